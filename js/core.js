@@ -1,0 +1,407 @@
+// The public API of edgecensus, shared by every entry point (web.js, node.js, workerd.js).
+//
+// It sorts JS values by type before they cross into wasm (so the Rust side only ever sees
+// strings, finite numbers and booleans), tracks the active span, and adapts headers, fetch
+// and worker handlers. Nothing here runs at import time: no timer, no fetch, no random number.
+import { RawClient } from "./edgecensus.js";
+
+const KINDS = { internal: 0, server: 1, client: 2, producer: 3, consumer: 4 };
+const STATUS = { unset: 0, ok: 1, error: 2 };
+const ON_SPAN = 0;
+const ON_EVENT = 1;
+const ON_LINK = 2;
+
+/** Where `withSpan` keeps the active span: AsyncLocalStorage when the host has it, else a stack. */
+function contextManager(AsyncLocalStorage) {
+  if (AsyncLocalStorage) {
+    const storage = new AsyncLocalStorage();
+    return { active: () => storage.getStore(), run: (span, fn) => storage.run(span, fn) };
+  }
+  // Without async context (browsers), a span is active while `fn` runs synchronously.
+  const stack = [];
+  return {
+    active: () => stack[stack.length - 1],
+    run(span, fn) {
+      stack.push(span);
+      try {
+        return fn();
+      } finally {
+        stack.pop();
+      }
+    },
+  };
+}
+
+function timeArg(ms) {
+  return typeof ms === "number" ? ms : ms instanceof Date ? ms.getTime() : NaN;
+}
+
+/** Sends one attribute to wasm by type; anything else is counted as invalid. */
+function setAttribute(client, raw, target, key, value) {
+  if (typeof key !== "string" || key === "") return client.countInvalid();
+  switch (typeof value) {
+    case "string":
+      return raw.setString(target, key, value);
+    case "number":
+      return Number.isFinite(value) ? raw.setNumber(target, key, value) : client.countInvalid();
+    case "boolean":
+      return raw.setBool(target, key, value);
+    case "bigint":
+      return raw.setString(target, key, value.toString());
+    case "object":
+      if (Array.isArray(value) && value.every((v) => ["string", "number", "boolean"].includes(typeof v))) {
+        return raw.setString(target, key, JSON.stringify(value));
+      }
+      return client.countInvalid();
+    default:
+      return client.countInvalid();
+  }
+}
+
+function setAttributes(client, raw, target, attributes) {
+  if (attributes === undefined || attributes === null) return;
+  if (typeof attributes !== "object") return client.countInvalid();
+  for (const key of Object.keys(attributes)) setAttribute(client, raw, target, key, attributes[key]);
+}
+
+/** A finished-or-running span. Methods never throw; odd arguments are counted and ignored. */
+export class Span {
+  #raw;
+  #client;
+  constructor(raw, client) {
+    this.#raw = raw;
+    this.#client = client;
+  }
+  /** @internal the wasm span */
+  get _raw() {
+    return this.#raw;
+  }
+  spanContext() {
+    const raw = this.#raw;
+    const context = { traceId: raw.traceId(), spanId: raw.spanId(), traceFlags: raw.traceFlags() };
+    const traceState = raw.traceState();
+    if (traceState) context.traceState = traceState;
+    return context;
+  }
+  isRecording() {
+    return this.#raw.isRecording();
+  }
+  setAttribute(key, value) {
+    setAttribute(this.#client, this.#raw, ON_SPAN, key, value);
+    return this;
+  }
+  setAttributes(attributes) {
+    setAttributes(this.#client, this.#raw, ON_SPAN, attributes);
+    return this;
+  }
+  addEvent(name, attributes, time) {
+    if (typeof name !== "string") {
+      this.#client.countInvalid();
+      return this;
+    }
+    this.#raw.addEvent(name, timeArg(time));
+    setAttributes(this.#client, this.#raw, ON_EVENT, attributes);
+    return this;
+  }
+  addLink(context, attributes) {
+    const ok =
+      context && typeof context.traceId === "string" && typeof context.spanId === "string"
+        ? this.#raw.addLink(context.traceId, context.spanId)
+        : (this.#client.countInvalid(), false);
+    if (ok) setAttributes(this.#client, this.#raw, ON_LINK, attributes);
+    return this;
+  }
+  setStatus(code, message) {
+    const value = STATUS[code];
+    if (value === undefined) this.#client.countInvalid();
+    else this.#raw.setStatus(value, typeof message === "string" ? message : "");
+    return this;
+  }
+  recordException(error) {
+    let type = "";
+    let message = "";
+    let stack = "";
+    try {
+      if (error instanceof Error || (error && typeof error === "object")) {
+        type = String(error.name ?? error.constructor?.name ?? "Error");
+        message = String(error.message ?? "");
+        stack = typeof error.stack === "string" ? error.stack : "";
+      } else {
+        type = typeof error;
+        message = String(error);
+      }
+    } catch {
+      message = "unreadable exception";
+    }
+    this.#raw.recordException(type, message, stack);
+    return this;
+  }
+  updateName(name) {
+    if (typeof name === "string") this.#raw.updateName(name);
+    else this.#client.countInvalid();
+    return this;
+  }
+  end(endTime) {
+    this.#raw.end(timeArg(endTime));
+  }
+}
+
+/** Reads one header from Headers, a Request, or a plain object (case-insensitively). */
+function readHeader(carrier, name) {
+  if (!carrier || typeof carrier !== "object") return undefined;
+  const headers = typeof carrier.headers === "object" && carrier.headers !== null && typeof carrier.headers.get === "function" ? carrier.headers : carrier;
+  if (typeof headers.get === "function") {
+    try {
+      return headers.get(name) ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  for (const key of Object.keys(headers)) {
+    if (key.toLowerCase() !== name) continue;
+    const value = headers[key];
+    if (Array.isArray(value)) return value.length === 1 || name === "tracestate" ? value.join(",") : "";
+    return typeof value === "string" ? value : undefined;
+  }
+  return undefined;
+}
+
+/** Writes one header into Headers, a Request's headers, or a plain object; false if refused. */
+function writeHeader(carrier, name, value) {
+  if (!carrier || typeof carrier !== "object") return false;
+  const headers = typeof carrier.headers === "object" && carrier.headers !== null && typeof carrier.headers.set === "function" ? carrier.headers : carrier;
+  try {
+    if (typeof headers.set === "function") headers.set(name, value);
+    else headers[name] = value;
+    return true;
+  } catch {
+    return false; // immutable headers (e.g. an incoming Request in a worker)
+  }
+}
+
+function absoluteUrl(url) {
+  try {
+    return new URL(url, globalThis.location?.href).href;
+  } catch {
+    return String(url);
+  }
+}
+
+export class Client {
+  #raw;
+  #context;
+  constructor(raw, context) {
+    this.#raw = raw;
+    this.#context = context;
+  }
+
+  /** @internal */
+  countInvalid() {
+    this.#raw.countInvalid();
+  }
+
+  startSpan(name, options) {
+    if (typeof name !== "string") {
+      this.#raw.countInvalid();
+      name = name === undefined || name === null ? "span" : String(name);
+    }
+    const o = options && typeof options === "object" ? options : {};
+    let kind = 0;
+    if (o.kind !== undefined) {
+      kind = KINDS[o.kind];
+      if (kind === undefined) {
+        this.#raw.countInvalid();
+        kind = 0;
+      }
+    }
+    const parent = "parent" in o ? o.parent : this.#context.active();
+    const start = timeArg(o.startTime);
+    let raw;
+    if (parent instanceof Span) {
+      raw = this.#raw.startSpan(name, kind, parent._raw.asParent(), "", "", 0, "", start);
+    } else if (parent && typeof parent === "object" && typeof parent.traceId === "string" && typeof parent.spanId === "string") {
+      const flags = Number.isInteger(parent.traceFlags) ? parent.traceFlags & 0xff : 0;
+      const state = typeof parent.traceState === "string" ? parent.traceState : "";
+      raw = this.#raw.startSpan(name, kind, undefined, parent.traceId, parent.spanId, flags, state, start);
+    } else {
+      if (parent !== undefined && parent !== null) this.#raw.countInvalid();
+      raw = this.#raw.startSpan(name, kind, undefined, "", "", 0, "", start);
+    }
+    const span = new Span(raw, this);
+    if (o.attributes !== undefined) span.setAttributes(o.attributes);
+    if (Array.isArray(o.links)) for (const link of o.links) span.addLink(link?.context, link?.attributes);
+    return span;
+  }
+
+  withSpan(name, fn, options) {
+    const span = this.startSpan(name, options);
+    if (typeof fn !== "function") {
+      this.#raw.countInvalid();
+      span.end();
+      return undefined;
+    }
+    let result;
+    try {
+      result = this.#context.run(span, () => fn(span));
+    } catch (error) {
+      span.recordException(error);
+      span.end();
+      throw error; // the caller's own error, passed through unchanged
+    }
+    if (result !== null && typeof result === "object" && typeof result.then === "function") {
+      return result.then(
+        (value) => {
+          span.end();
+          return value;
+        },
+        (error) => {
+          span.recordException(error);
+          span.end();
+          throw error;
+        },
+      );
+    }
+    span.end();
+    return result;
+  }
+
+  activeSpan() {
+    return this.#context.active();
+  }
+
+  /** @internal runs `fn` with `span` active */
+  runWithSpan(span, fn) {
+    return this.#context.run(span, fn);
+  }
+
+  extract(carrier) {
+    const traceparent = readHeader(carrier, "traceparent");
+    if (traceparent === undefined) return null;
+    return this.#raw.parseContext(traceparent, readHeader(carrier, "tracestate") ?? "");
+  }
+
+  inject(carrier, spanOrContext) {
+    const source = spanOrContext ?? this.#context.active();
+    let traceparent = "";
+    let tracestate = "";
+    if (source instanceof Span) {
+      traceparent = source._raw.traceparent();
+      tracestate = source._raw.traceState();
+    } else if (source && typeof source.traceId === "string" && typeof source.spanId === "string") {
+      const flags = Number.isInteger(source.traceFlags) ? source.traceFlags & 0xff : 0;
+      traceparent = this.#raw.formatTraceparent(source.traceId, source.spanId, flags);
+      tracestate = typeof source.traceState === "string" ? source.traceState : "";
+    }
+    if (!traceparent) {
+      if (source !== undefined) this.#raw.countInvalid();
+      return;
+    }
+    if (!writeHeader(carrier, "traceparent", traceparent)) return this.#raw.countInvalid();
+    if (tracestate) writeHeader(carrier, "tracestate", tracestate);
+  }
+
+  async fetch(input, init, options) {
+    const request = typeof Request === "function" && input instanceof Request ? input : undefined;
+    const url = absoluteUrl(request ? request.url : input instanceof URL ? input.href : String(input));
+    const method = String(init?.method ?? request?.method ?? "GET").toUpperCase();
+    let path = url;
+    try {
+      path = new URL(url).pathname;
+    } catch {}
+    const span = this.startSpan(`${method} ${path}`, {
+      ...options,
+      kind: "client",
+      attributes: { ...options?.attributes, "http.method": method, "http.url": url },
+    });
+    const headers = new Headers(init?.headers ?? request?.headers);
+    this.inject(headers, span);
+    let response;
+    try {
+      response = await globalThis.fetch(input, { ...init, headers });
+    } catch (error) {
+      span.recordException(error);
+      span.end();
+      throw error;
+    }
+    span.setAttribute("http.status_code", response.status);
+    if (response.status >= 400) span.setStatus("error", `HTTP ${response.status}`);
+    span.end();
+    return response;
+  }
+
+  flush() {
+    return this.#raw.flush();
+  }
+  diagnostics() {
+    return this.#raw.diagnostics();
+  }
+  shutdown() {
+    return this.#raw.shutdown();
+  }
+}
+
+/**
+ * Builds `init` and `instrument` for one host: `load` makes the wasm ready (once),
+ * `defaults` are config values the host changes (workerd: no export timer).
+ */
+export function makeApi({ load, loadAsyncLocalStorage, defaults = {} }) {
+  let context;
+  async function init(config) {
+    await load();
+    if (!context) context = contextManager(await loadAsyncLocalStorage?.());
+    const merged = config && typeof config === "object" ? { ...defaults, ...config } : config;
+    return new Client(new RawClient(merged), context);
+  }
+
+  function instrument(handler, config) {
+    let client;
+    const clientFor = (env) => (client ??= init(typeof config === "function" ? config(env) : config));
+    return {
+      ...handler,
+      async fetch(request, env, ctx) {
+        let telemetry;
+        try {
+          telemetry = await clientFor(env);
+        } catch (error) {
+          // A bad configuration must not take the worker down: report once, serve untraced.
+          if (!instrument.reported) console.error(String(error?.message ?? error));
+          instrument.reported = true;
+          return handler.fetch(request, env, ctx);
+        }
+        return serve(telemetry, handler, request, env, ctx);
+      },
+    };
+  }
+
+  async function serve(client, handler, request, env, ctx) {
+    let path = "/";
+    try {
+      path = new URL(request.url).pathname;
+    } catch {}
+    const span = client.startSpan(`${request.method} ${path}`, {
+      kind: "server",
+      parent: client.extract(request),
+      attributes: { "http.method": request.method, "http.url": request.url },
+    });
+    const innerCtx = {
+      waitUntil: (promise) => ctx.waitUntil(promise),
+      passThroughOnException: () => ctx.passThroughOnException?.(),
+      props: ctx.props,
+      telemetry: { client, span, fetch: (input, init) => client.fetch(input, init, { parent: span }) },
+    };
+    try {
+      const response = await client.runWithSpan(span, () => handler.fetch(request, env, innerCtx));
+      span.setAttribute("http.status_code", response?.status ?? 200);
+      return response;
+    } catch (error) {
+      span.recordException(error);
+      span.setAttribute("http.status_code", 500);
+      throw error;
+    } finally {
+      span.end();
+      ctx.waitUntil(client.flush());
+    }
+  }
+
+  return { init, instrument };
+}

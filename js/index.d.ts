@@ -1,0 +1,161 @@
+// Public TypeScript declarations of the `edgecensus` npm package.
+// The same API is exported by every entry point (browser/bundler, Node, workerd).
+
+/** How a span relates to its parent and the outside world (OpenCensus/OpenTelemetry span kinds). */
+export type SpanKind = "internal" | "server" | "client" | "producer" | "consumer";
+
+/** Attribute values kept on spans. Other values (objects, undefined, NaN, ...) are dropped and counted. */
+export type AttributeValue = string | number | boolean;
+export type Attributes = Record<string, AttributeValue>;
+
+/** Which traces are recorded and exported. Sampling is decided from the trace id, so a trace is sampled whole. */
+export type SamplerConfig =
+  | "always"
+  | "never"
+  | { type: "always" | "never" }
+  | { type: "probability"; probability: number };
+
+export interface Config {
+  /** Azure Monitor / Application Insights connection string. */
+  connectionString?: string;
+  /** Print every finished span with console.log (for trying edgecensus without an endpoint). */
+  console?: boolean;
+  /** `ai.cloud.role`: the name of this service or app. Default "edgecensus". */
+  serviceName?: string;
+  /** `ai.cloud.roleInstance`. Default: unset. */
+  serviceInstance?: string;
+  /** Default "always". */
+  sampler?: SamplerConfig;
+  /** Items kept waiting for export at most (default 2048); more are dropped and counted as `queueFull`. */
+  maxQueueSize?: number;
+  /** Items per request at most (default 512). */
+  maxBatchSize?: number;
+  /** Bytes per request body at most (default 1 MiB). */
+  maxBatchBytes?: number;
+  /** Milliseconds between timed exports (default 5000 in pages and Node, 0 = no timer, the default in workerd). */
+  exportIntervalMs?: number;
+  /** Per-span limits; what they cut is counted in diagnostics. */
+  limits?: {
+    attributeCount?: number; // default 128
+    eventCount?: number; // default 128
+    linkCount?: number; // default 128
+    attributeValueLength?: number; // default 8192 characters (Breeze property limit)
+  };
+}
+
+/** The identity of a span as it travels: W3C trace-context fields. */
+export interface SpanContext {
+  traceId: string; // 32 lowercase hex
+  spanId: string; // 16 lowercase hex
+  traceFlags: number; // bit 0: sampled
+  traceState?: string; // W3C tracestate header value
+  isRemote?: boolean;
+}
+
+export type StatusCode = "unset" | "ok" | "error";
+
+export interface StartSpanOptions {
+  kind?: SpanKind;
+  /** Parent span or context. Default: the active span, if any. `null` starts a new trace. */
+  parent?: Span | SpanContext | null;
+  attributes?: Attributes;
+  links?: Array<{ context: SpanContext; attributes?: Attributes }>;
+  /** Start time in milliseconds since the Unix epoch (fractions allowed). Default: now. */
+  startTime?: number;
+}
+
+export declare class Span {
+  spanContext(): SpanContext;
+  /** False for spans that the sampler left out (they still carry a context for propagation). */
+  isRecording(): boolean;
+  setAttribute(key: string, value: AttributeValue): this;
+  setAttributes(attributes: Attributes): this;
+  addEvent(name: string, attributes?: Attributes, time?: number): this;
+  addLink(context: SpanContext, attributes?: Attributes): this;
+  setStatus(code: StatusCode, message?: string): this;
+  /** Records an exception event and sets the status to error. */
+  recordException(error: unknown): this;
+  updateName(name: string): this;
+  /** Ends the span (once; later calls are ignored). Time in ms since the epoch, default now. */
+  end(endTime?: number): void;
+}
+
+/** Anything headers can be read from or written to. */
+export type Carrier = Headers | Request | Record<string, string | string[] | undefined>;
+
+export interface Diagnostics {
+  spansStarted: number;
+  spansEnded: number;
+  spansSampledOut: number;
+  itemsQueued: number;
+  itemsSent: number;
+  itemsAccepted: number;
+  itemsRejected: number;
+  requestsSent: number;
+  requestsFailed: number;
+  attributesDropped: number;
+  eventsDropped: number;
+  linksDropped: number;
+  valuesTruncated: number;
+  invalidInputs: number;
+  /** Items dropped, by reason: queueFull, rejected, network, httpStatus, tooLarge, shutdown. */
+  dropped: Record<string, number>;
+  /** The last internal error, if any (a message, never thrown). */
+  lastError?: string;
+}
+
+export interface FlushResult {
+  /** Items answered by the exporters during this flush. */
+  sent: number;
+  accepted: number;
+  rejected: number;
+}
+
+export declare class Client {
+  startSpan(name: string, options?: StartSpanOptions): Span;
+  /** Runs `fn(span)` with the span active; ends the span when `fn` returns or its promise settles. */
+  withSpan<T>(name: string, fn: (span: Span) => T, options?: StartSpanOptions): T;
+  activeSpan(): Span | undefined;
+  /** Reads `traceparent`/`tracestate` from a carrier. Malformed headers give null (and are counted). */
+  extract(carrier: Carrier): SpanContext | null;
+  /** Writes `traceparent` (and `tracestate`) for `span` (default: the active span) into a carrier. */
+  inject(carrier: Carrier, span?: Span | SpanContext): void;
+  /**
+   * `fetch` with a client span around it (`http.method`, `http.url`, `http.status_code`) and
+   * `traceparent` injected into the request. The parent is `options.parent` or the active span.
+   */
+  fetch(input: RequestInfo | URL, init?: RequestInit, options?: StartSpanOptions): Promise<Response>;
+  /** Sends everything queued so far; settles when each request has been answered (never rejects). */
+  flush(): Promise<FlushResult>;
+  diagnostics(): Diagnostics;
+  /** Flushes, stops timers, and makes later calls no-ops. */
+  shutdown(): Promise<FlushResult>;
+}
+
+/** Creates a client. In browsers the first call loads the `.wasm`. Invalid config rejects with an Error. */
+export declare function init(config: Config): Promise<Client>;
+
+/** A Cloudflare-style module worker handler. */
+export interface ExportedHandler<Env = unknown> {
+  fetch(request: Request, env: Env, ctx: { waitUntil(p: Promise<unknown>): void }): Response | Promise<Response>;
+}
+
+/** What `instrument` adds to the handler's `ctx`, as `ctx.telemetry`. */
+export interface WorkerTelemetry {
+  client: Client;
+  /** The server span of the incoming request. */
+  span: Span;
+  /** `client.fetch` with the request's span as parent. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+}
+
+/**
+ * Wraps a worker's `fetch` handler: a server span for each incoming request (continuing an incoming
+ * `traceparent`), `ctx.telemetry` for child spans and traced outgoing fetches, the span ended with
+ * the response status (or the thrown error), and `client.flush()` handed to `ctx.waitUntil`.
+ * The client is created lazily on the first request (nothing runs at import time).
+ */
+export declare function instrument<Env>(
+  handler: ExportedHandler<Env>,
+  config: Config | ((env: Env) => Config),
+): ExportedHandler<Env>;

@@ -1,0 +1,5 @@
+//! Azure Monitor / Application Insights: connection strings, envelopes, track responses.
+
+pub mod connection_string;
+pub mod envelope;
+pub mod track_response;

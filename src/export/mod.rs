@@ -1,0 +1,3 @@
+//! The delivery pipeline shared by the exporters.
+
+pub mod batcher;

@@ -1,0 +1,23 @@
+//! edgecensus: traces (and, later, stats and logs) for browsers and edge workers.
+//!
+//! The crate is split in two:
+//! - a no-threads **core** (everything but `wasm`) that reaches its host only through the
+//!   traits in [`platform`], so it builds and is tested natively with `cargo test`;
+//! - a thin **platform layer** (`wasm`, wasm32 only): clock, entropy, `fetch`, timers and
+//!   the `#[wasm_bindgen]` API that the npm package wraps.
+
+pub mod azure;
+pub mod config;
+pub mod console;
+pub mod diagnostics;
+pub mod export;
+pub mod ids;
+pub mod json;
+pub mod platform;
+pub mod telemetry;
+pub mod time;
+pub mod trace;
+pub mod trace_context;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;

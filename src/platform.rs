@@ -1,0 +1,49 @@
+//! What the core needs from its host, as small traits: clock, entropy, transport, timer, console.
+//!
+//! The wasm platform layer implements them over `performance.now()`, `crypto.getRandomValues`,
+//! `fetch`, `setTimeout` and `console.log`; native tests implement them with a scripted host.
+
+use crate::telemetry::FlushResult;
+
+/// Wall-clock time, as nanoseconds since the Unix epoch.
+pub trait Clock {
+    fn now_unix_nanos(&self) -> u64;
+}
+
+/// Entropy used once, lazily, to seed the id generator.
+pub trait Entropy {
+    /// Fills `seed` with random bytes; returns false when the host has no entropy to give
+    /// (the caller then falls back to a seed derived from the clock).
+    fn fill(&self, seed: &mut [u8; 32]) -> bool;
+}
+
+/// One HTTP POST for an exporter to make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportRequest {
+    /// Identifies the request when its answer comes back through `Telemetry::on_response`.
+    pub id: u64,
+    pub url: String,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+/// How a request ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExportResponse {
+    Http { status: u16, body: String },
+    /// No HTTP answer: network failure, CORS refusal, abort.
+    NetworkError(String),
+}
+
+/// Everything the core asks of its host.
+pub trait Host: Clock + Entropy {
+    /// Starts sending `request`; the answer is handed back later to `Telemetry::on_response`.
+    fn send(&mut self, request: ExportRequest);
+    /// Asks for one call to `Telemetry::on_timer` after `delay_ms`; an error says why no
+    /// timer could be set (exports then wait for a full batch or a flush).
+    fn arm_timer(&mut self, delay_ms: u32) -> Result<(), String>;
+    /// Writes a line for the console exporter.
+    fn print(&mut self, line: &str);
+    /// A flush started with ticket `ticket` has completed.
+    fn flush_done(&mut self, ticket: u64, result: FlushResult);
+}

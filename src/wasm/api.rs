@@ -1,0 +1,466 @@
+//! The `#[wasm_bindgen]` API: `RawClient` and `RawSpan`, wrapped by `js/core.js`.
+//!
+//! Every method takes simple, pre-sorted values (the JS wrapper dispatches on `typeof`), never
+//! throws, and never panics: the shared core is reached with `try_borrow_mut`, and a call that
+//! finds it busy (a re-entrant call from a console hook, say) is counted and ignored.
+
+use super::host::{Core, Shared, WasmHost};
+use super::js;
+use crate::azure::connection_string::ConnectionString;
+use crate::config::{whole_number, ConfigError};
+use crate::ids::{SpanId, TraceId};
+use crate::telemetry::{Config, Telemetry};
+use crate::trace::span::{truncate, MAX_NAME_LENGTH};
+use crate::trace::{AttributeValue, Attributes, Event, Link, Sampler, SpanContext, SpanData, SpanKind, Status};
+use crate::trace_context::{format_traceparent, parse_traceparent, TraceState};
+use js_sys::{Object, Promise};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+/// Runs `f` on the core unless it is busy (then counts nothing and returns `None`).
+fn with_core<T>(core: &Shared, f: impl FnOnce(&mut Core) -> T) -> Option<T> {
+    core.try_borrow_mut().ok().map(|mut c| f(&mut c))
+}
+
+/// Milliseconds since the epoch from JS (NaN/negative = "now") to nanoseconds.
+fn time_from_ms(ms: f64) -> Option<u64> {
+    (ms.is_finite() && ms >= 0.0 && ms < 1.0e15).then(|| (ms * 1_000_000.0) as u64)
+}
+
+fn kind_from_code(kind: u8) -> SpanKind {
+    match kind {
+        1 => SpanKind::Server,
+        2 => SpanKind::Client,
+        3 => SpanKind::Producer,
+        4 => SpanKind::Consumer,
+        _ => SpanKind::Internal,
+    }
+}
+
+#[wasm_bindgen]
+pub struct RawClient {
+    core: Shared,
+}
+
+#[wasm_bindgen]
+impl RawClient {
+    /// Validates `config` (a plain object) and creates the client. Starts nothing: no timer,
+    /// no request and no random number until spans are made.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue) -> Result<RawClient, JsError> {
+        let config = read_config(&config).map_err(|e| JsError::new(&e.to_string()))?;
+        let core = WasmHost::attach(Telemetry::new(config, WasmHost::new()));
+        Ok(RawClient { core })
+    }
+
+    /// Starts a span: `parent` is a local span, or else the remote context given by
+    /// (`trace_id`, `span_id`, `flags`, `trace_state`), or else none (empty ids).
+    #[wasm_bindgen(js_name = startSpan)]
+    pub fn start_span(
+        &self,
+        name: &str,
+        kind: u8,
+        parent: Option<RawSpanRef>,
+        trace_id: &str,
+        span_id: &str,
+        flags: u8,
+        trace_state: &str,
+        start_ms: f64,
+    ) -> RawSpan {
+        let remote = match (TraceId::from_hex(trace_id), SpanId::from_hex(span_id)) {
+            (Some(trace_id), Some(span_id)) => Some(SpanContext {
+                trace_id,
+                span_id,
+                trace_flags: flags,
+                trace_state: TraceState::parse(trace_state).unwrap_or_default(),
+                is_remote: true,
+            }),
+            _ => None,
+        };
+        let parent_context = parent.as_ref().map(|p| p.context.clone()).or(remote);
+        let started = with_core(&self.core, |core| {
+            core.start_span(name.to_owned(), kind_from_code(kind), parent_context.as_ref(), time_from_ms(start_ms))
+        });
+        match started {
+            Some(s) => RawSpan { core: Rc::clone(&self.core), context: s.context, data: s.data.map(Box::new) },
+            None => RawSpan { core: Rc::clone(&self.core), context: SpanContext::default(), data: None },
+        }
+    }
+
+    /// Parses incoming `traceparent` / `tracestate` values into a context object, or `null`
+    /// (counted as an invalid input when a header was present but malformed).
+    #[wasm_bindgen(js_name = parseContext)]
+    pub fn parse_context(&self, traceparent: &str, tracestate: &str) -> JsValue {
+        let parsed = parse_traceparent(traceparent);
+        let state = if tracestate.is_empty() { Ok(TraceState::default()) } else { TraceState::parse(tracestate) };
+        let Ok(parent) = parsed else {
+            if !traceparent.is_empty() {
+                with_core(&self.core, |c| c.diagnostics_mut().invalid_inputs += 1);
+            }
+            return JsValue::NULL;
+        };
+        // A malformed tracestate is dropped; the traceparent still counts.
+        let state = state.unwrap_or_else(|_| {
+            with_core(&self.core, |c| c.diagnostics_mut().invalid_inputs += 1);
+            TraceState::default()
+        });
+        let obj = Object::new();
+        js::set(&obj, "traceId", parent.trace_id.to_hex());
+        js::set(&obj, "spanId", parent.parent_id.to_hex());
+        js::set(&obj, "traceFlags", parent.flags);
+        if !state.is_empty() {
+            js::set(&obj, "traceState", state.header());
+        }
+        js::set(&obj, "isRemote", true);
+        obj.into()
+    }
+
+    /// `traceparent` for a context given as hex ids; empty when the ids are invalid.
+    #[wasm_bindgen(js_name = formatTraceparent)]
+    pub fn format_traceparent(&self, trace_id: &str, span_id: &str, flags: u8) -> String {
+        match (TraceId::from_hex(trace_id), SpanId::from_hex(span_id)) {
+            (Some(t), Some(s)) if t.is_valid() && s.is_valid() => format_traceparent(&t, &s, flags),
+            _ => String::new(),
+        }
+    }
+
+    /// Counts a value from JS that was refused (wrong type, NaN, missing name...).
+    #[wasm_bindgen(js_name = countInvalid)]
+    pub fn count_invalid(&self) {
+        with_core(&self.core, |c| c.diagnostics_mut().invalid_inputs += 1);
+    }
+
+    /// Sends everything queued; the promise resolves with `{sent, accepted, rejected}` once
+    /// every request sent so far is answered. It never rejects.
+    pub fn flush(&self) -> Promise {
+        self.settle_with(|core| core.flush())
+    }
+
+    /// Flushes, stops the timer, and refuses later spans (counted as `shutdown` drops).
+    pub fn shutdown(&self) -> Promise {
+        self.settle_with(|core| {
+            core.host.cancel_timer();
+            core.shutdown()
+        })
+    }
+
+    fn settle_with(&self, start: impl FnOnce(&mut Core) -> u64) -> Promise {
+        let core = Rc::clone(&self.core);
+        let mut start = Some(start);
+        Promise::new(&mut |resolve, _reject| {
+            let done = with_core(&core, |c| {
+                let ticket = (start.take()?)(c);
+                c.host.on_flush_settled(ticket, resolve.clone());
+                Some(())
+            });
+            if done.flatten().is_none() {
+                let _ = resolve.call1(&JsValue::UNDEFINED, &Object::new());
+            }
+        })
+    }
+
+    /// The counters, as a plain object (see `Diagnostics` in index.d.ts).
+    pub fn diagnostics(&self) -> JsValue {
+        let obj = Object::new();
+        with_core(&self.core, |core| {
+            let d = core.diagnostics();
+            let n = |v: u64| v as f64;
+            js::set(&obj, "spansStarted", n(d.spans_started));
+            js::set(&obj, "spansEnded", n(d.spans_ended));
+            js::set(&obj, "spansSampledOut", n(d.spans_sampled_out));
+            js::set(&obj, "itemsQueued", n(d.items_queued));
+            js::set(&obj, "itemsSent", n(d.items_sent));
+            js::set(&obj, "itemsAccepted", n(d.items_accepted));
+            js::set(&obj, "itemsRejected", n(d.items_rejected));
+            js::set(&obj, "requestsSent", n(d.requests_sent));
+            js::set(&obj, "requestsFailed", n(d.requests_failed));
+            js::set(&obj, "attributesDropped", n(d.attributes_dropped));
+            js::set(&obj, "eventsDropped", n(d.events_dropped));
+            js::set(&obj, "linksDropped", n(d.links_dropped));
+            js::set(&obj, "valuesTruncated", n(d.values_truncated));
+            js::set(&obj, "invalidInputs", n(d.invalid_inputs));
+            let dropped = Object::new();
+            for reason in crate::diagnostics::DropReason::ALL {
+                js::set(&dropped, reason.name(), n(d.dropped(reason)));
+            }
+            js::set(&obj, "dropped", dropped);
+            if let Some(e) = &d.last_error {
+                js::set(&obj, "lastError", e.as_str());
+            }
+        });
+        obj.into()
+    }
+}
+
+/// A borrowed view of a span used as a parent (wasm-bindgen passes exported structs by value,
+/// so the JS wrapper hands over a cheap copy of the parent's context).
+#[wasm_bindgen]
+pub struct RawSpanRef {
+    context: SpanContext,
+}
+
+/// Where an attribute goes: the span itself, its last event, or its last link.
+#[derive(Clone, Copy)]
+enum Target {
+    Span,
+    LastEvent,
+    LastLink,
+}
+
+fn target(code: u8) -> Target {
+    match code {
+        1 => Target::LastEvent,
+        2 => Target::LastLink,
+        _ => Target::Span,
+    }
+}
+
+#[wasm_bindgen]
+pub struct RawSpan {
+    core: Shared,
+    context: SpanContext,
+    /// The recorded data; `None` once ended, or for a span the sampler left out.
+    data: Option<Box<SpanData>>,
+}
+
+#[wasm_bindgen]
+impl RawSpan {
+    #[wasm_bindgen(js_name = isRecording)]
+    pub fn is_recording(&self) -> bool {
+        self.data.is_some()
+    }
+    #[wasm_bindgen(js_name = traceId)]
+    pub fn trace_id(&self) -> String {
+        self.context.trace_id.to_hex()
+    }
+    #[wasm_bindgen(js_name = spanId)]
+    pub fn span_id(&self) -> String {
+        self.context.span_id.to_hex()
+    }
+    #[wasm_bindgen(js_name = traceFlags)]
+    pub fn trace_flags(&self) -> u8 {
+        self.context.trace_flags
+    }
+    #[wasm_bindgen(js_name = traceState)]
+    pub fn trace_state(&self) -> String {
+        self.context.trace_state.header()
+    }
+    /// The `traceparent` header value for this span.
+    pub fn traceparent(&self) -> String {
+        format_traceparent(&self.context.trace_id, &self.context.span_id, self.context.trace_flags)
+    }
+    /// A parent handle for child spans.
+    #[wasm_bindgen(js_name = asParent)]
+    pub fn as_parent(&self) -> RawSpanRef {
+        RawSpanRef { context: self.context.clone() }
+    }
+
+    fn set(&mut self, target_code: u8, key: &str, value: AttributeValue) {
+        let Some(data) = self.data.as_mut() else { return };
+        with_core(&self.core, |core| {
+            let (limits, diag) = core.limits_and_diagnostics();
+            let attributes: Option<&mut Attributes> = match target(target_code) {
+                Target::Span => Some(&mut data.attributes),
+                Target::LastEvent => data.events.last_mut().map(|e| &mut e.attributes),
+                Target::LastLink => data.links.last_mut().map(|l| &mut l.attributes),
+            };
+            match attributes {
+                Some(a) if !key.is_empty() => a.set(key, value, limits, diag),
+                _ => diag.invalid_inputs += 1,
+            }
+        });
+    }
+
+    #[wasm_bindgen(js_name = setString)]
+    pub fn set_string(&mut self, target: u8, key: &str, value: &str) {
+        self.set(target, key, AttributeValue::Str(value.to_owned()));
+    }
+    #[wasm_bindgen(js_name = setNumber)]
+    pub fn set_number(&mut self, target: u8, key: &str, value: f64) {
+        let v = if value.fract() == 0.0 && value.abs() <= 9_007_199_254_740_991.0 {
+            AttributeValue::Int(value as i64)
+        } else {
+            AttributeValue::Float(value)
+        };
+        self.set(target, key, v);
+    }
+    #[wasm_bindgen(js_name = setBool)]
+    pub fn set_bool(&mut self, target: u8, key: &str, value: bool) {
+        self.set(target, key, AttributeValue::Bool(value));
+    }
+
+    /// Adds an event (attributes follow with target 1).
+    #[wasm_bindgen(js_name = addEvent)]
+    pub fn add_event(&mut self, name: &str, time_ms: f64) {
+        let Some(data) = self.data.as_mut() else { return };
+        with_core(&self.core, |core| {
+            let time = time_from_ms(time_ms).unwrap_or_else(|| core.now());
+            let (limits, diag) = core.limits_and_diagnostics();
+            let name = truncate(name.to_owned(), MAX_NAME_LENGTH, diag);
+            data.add_event(Event { name, time_unix_nanos: time, attributes: Attributes::default() }, limits, diag);
+        });
+    }
+
+    /// Adds a link (attributes follow with target 2); invalid ids are counted and ignored.
+    #[wasm_bindgen(js_name = addLink)]
+    pub fn add_link(&mut self, trace_id: &str, span_id: &str) -> bool {
+        let Some(data) = self.data.as_mut() else { return false };
+        let ids = TraceId::from_hex(trace_id).zip(SpanId::from_hex(span_id)).filter(|(t, s)| t.is_valid() && s.is_valid());
+        with_core(&self.core, |core| {
+            let (limits, diag) = core.limits_and_diagnostics();
+            match ids {
+                Some((trace_id, span_id)) => {
+                    data.add_link(Link { trace_id, span_id, attributes: Attributes::default() }, limits, diag);
+                    true
+                }
+                None => {
+                    diag.invalid_inputs += 1;
+                    false
+                }
+            }
+        })
+        .unwrap_or(false)
+    }
+
+    /// 0 unset, 1 ok, 2 error.
+    #[wasm_bindgen(js_name = setStatus)]
+    pub fn set_status(&mut self, code: u8, message: &str) {
+        let Some(data) = self.data.as_mut() else { return };
+        let status = match code {
+            1 => Status::Ok,
+            2 => Status::Error(message.chars().take(8192).collect()),
+            _ => Status::Unset,
+        };
+        data.set_status(status);
+    }
+
+    #[wasm_bindgen(js_name = updateName)]
+    pub fn update_name(&mut self, name: &str) {
+        let Some(data) = self.data.as_mut() else { return };
+        with_core(&self.core, |core| {
+            data.name = truncate(name.to_owned(), MAX_NAME_LENGTH, core.diagnostics_mut());
+        });
+    }
+
+    /// Records an `exception` event (OpenTelemetry's semantic attributes) and an error status.
+    #[wasm_bindgen(js_name = recordException)]
+    pub fn record_exception(&mut self, type_name: &str, message: &str, stack: &str) {
+        if self.data.is_none() {
+            return;
+        }
+        self.add_event("exception", f64::NAN);
+        if !type_name.is_empty() {
+            self.set_string(1, "exception.type", type_name);
+        }
+        self.set_string(1, "exception.message", message);
+        if !stack.is_empty() {
+            self.set_string(1, "exception.stacktrace", stack);
+        }
+        let status = if type_name.is_empty() { message.to_owned() } else { format!("{type_name}: {message}") };
+        self.set_status(2, &status);
+    }
+
+    /// Ends the span and hands it to the exporters; later calls do nothing.
+    pub fn end(&mut self, end_ms: f64) {
+        let Some(mut data) = self.data.take() else { return };
+        let core = Rc::clone(&self.core);
+        let ended = with_core(&core, |core| {
+            data.end_unix_nanos = time_from_ms(end_ms).unwrap_or_else(|| core.now());
+            core.end_span(*data);
+        });
+        if ended.is_none() {
+            // The core was busy (a re-entrant call): nothing can be recorded; at least do not panic.
+        }
+    }
+}
+
+/// Reads and validates the JS configuration object.
+fn read_config(raw: &JsValue) -> Result<Config, ConfigError> {
+    if !raw.is_object() {
+        return Err(ConfigError::NotAnObject);
+    }
+    let mut config = Config::default();
+    let field = |name: &str| js::get(raw, name);
+
+    let cs = field("connectionString");
+    if !cs.is_undefined() && !cs.is_null() {
+        let text = cs.as_string().ok_or(ConfigError::WrongType("connectionString", "a string"))?;
+        config.azure = Some(ConnectionString::parse(&text).map_err(ConfigError::ConnectionString)?);
+    }
+    if let Some(v) = optional(&field("console"), "console")? {
+        config.console = v.as_bool().ok_or(ConfigError::WrongType("console", "a boolean"))?;
+    }
+    if let Some(v) = optional(&field("serviceName"), "serviceName")? {
+        config.service_name = v.as_string().ok_or(ConfigError::WrongType("serviceName", "a string"))?;
+    }
+    if let Some(v) = optional(&field("serviceInstance"), "serviceInstance")? {
+        config.service_instance = Some(v.as_string().ok_or(ConfigError::WrongType("serviceInstance", "a string"))?);
+    }
+    if let Some(v) = optional(&field("sampler"), "sampler")? {
+        config.sampler = read_sampler(&v)?;
+    }
+    let count = |name: &'static str, low: f64, high: f64| -> Result<Option<f64>, ConfigError> {
+        match optional(&field(name), name)? {
+            Some(v) => {
+                let n = v.as_f64().ok_or(ConfigError::WrongType(name, "a number"))?;
+                whole_number(name, n, low, high).map(Some)
+            }
+            None => Ok(None),
+        }
+    };
+    if let Some(n) = count("maxQueueSize", 1.0, 1_000_000.0)? {
+        config.batch.max_queue_items = n as usize;
+    }
+    if let Some(n) = count("maxBatchSize", 1.0, 100_000.0)? {
+        config.batch.max_batch_items = n as usize;
+    }
+    if let Some(n) = count("maxBatchBytes", 1_024.0, 64.0 * 1_048_576.0)? {
+        config.batch.max_batch_bytes = n as usize;
+    }
+    if let Some(n) = count("exportIntervalMs", 0.0, 86_400_000.0)? {
+        config.export_interval_ms = n as u32;
+    }
+    let limits = field("limits");
+    if let Some(limits) = optional(&limits, "limits")? {
+        let limit = |name: &'static str| -> Result<Option<usize>, ConfigError> {
+            match optional(&js::get(&limits, name), name)? {
+                Some(v) => {
+                    let n = v.as_f64().ok_or(ConfigError::WrongType(name, "a number"))?;
+                    Ok(Some(whole_number(name, n, 0.0, 1_000_000.0)? as usize))
+                }
+                None => Ok(None),
+            }
+        };
+        if let Some(n) = limit("attributeCount")? {
+            config.limits.attribute_count = n;
+        }
+        if let Some(n) = limit("eventCount")? {
+            config.limits.event_count = n;
+        }
+        if let Some(n) = limit("linkCount")? {
+            config.limits.link_count = n;
+        }
+        if let Some(n) = limit("attributeValueLength")? {
+            config.limits.value_length = n;
+        }
+    }
+    Ok(config)
+}
+
+/// `None` for undefined/null, the value otherwise.
+fn optional(value: &JsValue, _name: &'static str) -> Result<Option<JsValue>, ConfigError> {
+    Ok(if value.is_undefined() || value.is_null() { None } else { Some(value.clone()) })
+}
+
+fn read_sampler(v: &JsValue) -> Result<Sampler, ConfigError> {
+    let kind = v.as_string().or_else(|| js::get(v, "type").as_string());
+    match kind.as_deref() {
+        Some("always") => Ok(Sampler::AlwaysOn),
+        Some("never") => Ok(Sampler::AlwaysOff),
+        Some("probability") => {
+            let p = js::get(v, "probability").as_f64().unwrap_or(f64::NAN);
+            Sampler::probability(p).map_err(|e| ConfigError::Sampler(e.to_string()))
+        }
+        _ => Err(ConfigError::Sampler("expected \"always\", \"never\" or {type: \"probability\", probability}".into())),
+    }
+}

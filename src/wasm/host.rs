@@ -1,0 +1,186 @@
+//! The wasm [`Host`]: `performance.now()` clock, `crypto.getRandomValues` entropy, `fetch`
+//! transport, `setTimeout` export timer, `console.log`, and flush promises.
+
+use super::js;
+use crate::platform::{Clock, Entropy, ExportRequest, ExportResponse, Host};
+use crate::telemetry::{FlushResult, Telemetry};
+use js_sys::{Function, Object};
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+pub type Core = Telemetry<WasmHost>;
+pub type Shared = Rc<RefCell<Core>>;
+
+pub struct WasmHost {
+    /// The client this host serves, for answers and timers that arrive later.
+    me: Weak<RefCell<Core>>,
+    /// `performance`, when its clock agrees with `Date.now()` (it does not in every runtime).
+    performance: Option<js::Performance>,
+    time_origin_ms: f64,
+    /// One callback reused for every export timer, so no closure is created or freed per tick.
+    timer_callback: Option<Closure<dyn FnMut()>>,
+    timer_id: Option<JsValue>,
+    /// Resolvers of flush promises not yet settled, by ticket.
+    flush_resolvers: Vec<(u64, Function)>,
+    /// Flushes that completed before their promise's resolver was registered.
+    flushes_done_early: Vec<(u64, FlushResult)>,
+}
+
+impl WasmHost {
+    /// Reads no global but `performance` and `Date`: safe at any time, including module scope.
+    pub fn new() -> WasmHost {
+        let performance = js::get(&js_sys::global(), "performance").dyn_into::<js::Performance>().ok();
+        let mut host = WasmHost {
+            me: Weak::new(),
+            performance: None,
+            time_origin_ms: 0.0,
+            timer_callback: None,
+            timer_id: None,
+            flush_resolvers: Vec::new(),
+            flushes_done_early: Vec::new(),
+        };
+        if let Some(p) = performance {
+            let origin = p.time_origin().as_f64().unwrap_or(0.0);
+            if let Ok(now) = p.now() {
+                // Some runtimes (workerd) report no time origin: trust `performance` only
+                // where origin + now() agrees with the wall clock.
+                if (origin + now - js::date_now()).abs() < 1_000.0 {
+                    host.time_origin_ms = origin;
+                    host.performance = Some(p);
+                }
+            }
+        }
+        host
+    }
+
+    /// Creates the shared client and points its host back at it.
+    pub fn attach(core: Core) -> Shared {
+        let shared = Rc::new(RefCell::new(core));
+        shared.borrow_mut().host.me = Rc::downgrade(&shared);
+        shared
+    }
+
+    /// Registers the resolver of the flush promise for `ticket` (or settles it now).
+    pub fn on_flush_settled(&mut self, ticket: u64, resolve: Function) {
+        if let Some(pos) = self.flushes_done_early.iter().position(|(t, _)| *t == ticket) {
+            let (_, result) = self.flushes_done_early.swap_remove(pos);
+            let _ = resolve.call1(&JsValue::UNDEFINED, &flush_result_object(&result));
+        } else {
+            self.flush_resolvers.push((ticket, resolve));
+        }
+    }
+
+    /// Cancels the export timer (shutdown).
+    pub fn cancel_timer(&mut self) {
+        if let Some(id) = self.timer_id.take() {
+            let _ = js::clear_timeout(&id);
+        }
+    }
+}
+
+fn flush_result_object(result: &FlushResult) -> JsValue {
+    let obj = Object::new();
+    js::set(&obj, "sent", result.sent as f64);
+    js::set(&obj, "accepted", result.accepted as f64);
+    js::set(&obj, "rejected", result.rejected as f64);
+    obj.into()
+}
+
+impl Clock for WasmHost {
+    fn now_unix_nanos(&self) -> u64 {
+        let ms = match &self.performance {
+            Some(p) => self.time_origin_ms + p.now().unwrap_or_else(|_| js::date_now() - self.time_origin_ms),
+            None => js::date_now(),
+        };
+        if ms.is_finite() && ms > 0.0 {
+            (ms * 1_000_000.0) as u64
+        } else {
+            0
+        }
+    }
+}
+
+impl Entropy for WasmHost {
+    fn fill(&self, seed: &mut [u8; 32]) -> bool {
+        getrandom::fill(seed).is_ok()
+    }
+}
+
+impl Host for WasmHost {
+    fn send(&mut self, request: ExportRequest) {
+        let me = self.me.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let id = request.id;
+            let response = post(request).await;
+            if let Some(core) = me.upgrade() {
+                if let Ok(mut core) = core.try_borrow_mut() {
+                    core.on_response(id, response);
+                }
+            }
+        });
+    }
+
+    fn arm_timer(&mut self, delay_ms: u32) -> Result<(), String> {
+        let me = self.me.clone();
+        let callback = self.timer_callback.get_or_insert_with(|| {
+            Closure::new(move || {
+                if let Some(core) = me.upgrade() {
+                    if let Ok(mut core) = core.try_borrow_mut() {
+                        core.host.timer_id = None;
+                        core.on_timer();
+                    }
+                }
+            })
+        });
+        match js::set_timeout(callback.as_ref(), delay_ms) {
+            Ok(id) => {
+                // Node: a pending export must not keep the process alive.
+                js::call_method0(&id, "unref");
+                self.timer_id = Some(id);
+                Ok(())
+            }
+            Err(e) => Err(format!("setTimeout failed: {}", js::describe_error(&e))),
+        }
+    }
+
+    fn print(&mut self, line: &str) {
+        js::console_log(line);
+    }
+
+    fn flush_done(&mut self, ticket: u64, result: FlushResult) {
+        match self.flush_resolvers.iter().position(|(t, _)| *t == ticket) {
+            Some(pos) => {
+                let (_, resolve) = self.flush_resolvers.swap_remove(pos);
+                let _ = resolve.call1(&JsValue::UNDEFINED, &flush_result_object(&result));
+            }
+            None => self.flushes_done_early.push((ticket, result)),
+        }
+    }
+}
+
+/// POSTs one request with `fetch` and reads the answer's status and body.
+async fn post(request: ExportRequest) -> ExportResponse {
+    let init = Object::new();
+    js::set(&init, "method", "POST");
+    let headers = Object::new();
+    js::set(&headers, "content-type", request.content_type);
+    js::set(&init, "headers", headers);
+    js::set(&init, "body", request.body.as_str());
+    let promise = match js::fetch(&request.url, &init) {
+        Ok(p) => p,
+        Err(e) => return ExportResponse::NetworkError(js::describe_error(&e)),
+    };
+    let response = match JsFuture::from(promise).await {
+        Ok(r) => r,
+        Err(e) => return ExportResponse::NetworkError(js::describe_error(&e)),
+    };
+    let status = js::get(&response, "status").as_f64().unwrap_or(0.0) as u16;
+    let body = match js::call_method0(&response, "text").dyn_into::<js_sys::Promise>() {
+        Ok(text) => JsFuture::from(text).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    ExportResponse::Http { status, body }
+}

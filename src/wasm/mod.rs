@@ -1,0 +1,6 @@
+//! The platform layer for wasm32: the host services (clock, entropy, fetch, timers, console)
+//! and the `#[wasm_bindgen]` API that `js/core.js` wraps into the public package API.
+
+mod api;
+mod host;
+mod js;
