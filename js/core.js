@@ -218,14 +218,14 @@ export class Client {
     const start = timeArg(o.startTime);
     let raw;
     if (parent instanceof Span) {
-      raw = this.#raw.startSpan(name, kind, parent._raw.asParent(), "", "", 0, "", start);
+      raw = this.#raw.startSpan(name, kind, parent._raw.asParent(), start);
     } else if (parent && typeof parent === "object" && typeof parent.traceId === "string" && typeof parent.spanId === "string") {
       const flags = Number.isInteger(parent.traceFlags) ? parent.traceFlags & 0xff : 0;
       const state = typeof parent.traceState === "string" ? parent.traceState : "";
-      raw = this.#raw.startSpan(name, kind, undefined, parent.traceId, parent.spanId, flags, state, start);
+      raw = this.#raw.startSpan(name, kind, this.#raw.remoteParent(parent.traceId, parent.spanId, flags, state), start);
     } else {
       if (parent !== undefined && parent !== null) this.#raw.countInvalid();
-      raw = this.#raw.startSpan(name, kind, undefined, "", "", 0, "", start);
+      raw = this.#raw.startSpan(name, kind, undefined, start);
     }
     const span = new Span(raw, this);
     if (o.attributes !== undefined) span.setAttributes(o.attributes);

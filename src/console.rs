@@ -22,7 +22,13 @@ pub fn format_span(span: &SpanData) -> String {
     crate::json::push_u64(&mut line, micros / 1_000);
     line.push('.');
     let frac = micros % 1_000;
-    line.push_str(if frac < 10 { "00" } else if frac < 100 { "0" } else { "" });
+    line.push_str(if frac < 10 {
+        "00"
+    } else if frac < 100 {
+        "0"
+    } else {
+        ""
+    });
     crate::json::push_u64(&mut line, frac);
     line.push_str(" ms ");
     match &span.status {

@@ -54,11 +54,7 @@ pub fn push_f64(out: &mut String, v: f64) {
     // Display never uses an exponent (1e308 would be 309 digits), so switch to `{:e}` where
     // JavaScript does; both print the shortest round-trip digits.
     let a = v.abs();
-    let _ = if a != 0.0 && !(1e-7..1e21).contains(&a) {
-        write!(out, "{v:e}")
-    } else {
-        write!(out, "{v}")
-    };
+    let _ = if a != 0.0 && !(1e-7..1e21).contains(&a) { write!(out, "{v:e}") } else { write!(out, "{v}") };
 }
 
 /// Writes `v` in decimal.
@@ -283,9 +279,7 @@ impl Parser<'_> {
         if matched == word.len() {
             Ok(value)
         } else {
-            self.peek().map_or(Err(JsonError::UnexpectedEnd), |_| {
-                Err(JsonError::UnexpectedChar(self.pos))
-            })
+            self.peek().map_or(Err(JsonError::UnexpectedEnd), |_| Err(JsonError::UnexpectedChar(self.pos)))
         }
     }
 
@@ -313,11 +307,7 @@ impl Parser<'_> {
             }
             self.digits(start)?;
         }
-        match self
-            .text
-            .get(start..self.pos)
-            .and_then(|t| t.parse::<f64>().ok())
-        {
+        match self.text.get(start..self.pos).and_then(|t| t.parse::<f64>().ok()) {
             Some(n) if n.is_finite() => Ok(JsonValue::Number(n)),
             _ => Err(JsonError::InvalidNumber(start)),
         }
@@ -441,25 +431,14 @@ mod tests {
         assert_eq!(string("plain"), r#""plain""#);
         assert_eq!(string("a\"b\\c/d"), r#""a\"b\\c/d""#);
         assert_eq!(string("\n\r\t\u{8}\u{c}"), r#""\n\r\t\b\f""#);
-        assert_eq!(
-            string("\0\u{1}\u{1f}\u{7f}"),
-            "\"\\u0000\\u0001\\u001f\u{7f}\""
-        );
+        assert_eq!(string("\0\u{1}\u{1f}\u{7f}"), "\"\\u0000\\u0001\\u001f\u{7f}\"");
         assert_eq!(string("\u{2028}x\u{2029}"), r#""\u2028x\u2029""#);
         assert_eq!(string("héllo 🦀 中文"), "\"héllo 🦀 中文\"");
     }
 
     #[test]
     fn escaped_strings_read_back() {
-        for s in [
-            "",
-            "\"",
-            "\\\\\"",
-            "\u{0}end",
-            "a\u{1f}b\u{2028}",
-            "🦀\n中\t",
-            "\u{10FFFF}\u{FFFF}",
-        ] {
+        for s in ["", "\"", "\\\\\"", "\u{0}end", "a\u{1f}b\u{2028}", "🦀\n中\t", "\u{10FFFF}\u{FFFF}"] {
             assert_eq!(parse(&string(s)), Ok(V::String(s.into())), "{s:?}");
         }
     }
@@ -547,17 +526,7 @@ mod tests {
 
     #[test]
     fn invalid_numbers() {
-        for t in [
-            "01",
-            "-01",
-            "-a",
-            "1.x",
-            "1.e5",
-            "1e+x",
-            "1e999",
-            "-1e400",
-            "-Infinity",
-        ] {
+        for t in ["01", "-01", "-a", "1.x", "1.e5", "1e+x", "1e999", "-1e400", "-Infinity"] {
             assert_eq!(parse(t), Err(E::InvalidNumber(0)), "{t}");
         }
         assert_eq!(parse("[0, 1.]"), Err(E::InvalidNumber(4)));
@@ -575,35 +544,21 @@ mod tests {
         let v = parse(r#" { "a" : [ true , false , null , { } , [ ] ] , "b" : "x" } "#).unwrap();
         assert_eq!(
             v.get("a").and_then(V::as_array),
-            Some(
-                &[
-                    V::Bool(true),
-                    V::Bool(false),
-                    V::Null,
-                    V::Object(vec![]),
-                    V::Array(vec![])
-                ][..]
-            )
+            Some(&[V::Bool(true), V::Bool(false), V::Null, V::Object(vec![]), V::Array(vec![])][..])
         );
         assert_eq!(v.get("b").and_then(V::as_str), Some("x"));
         assert_eq!(v.get("a").and_then(|a| a.get("x")), None);
         assert_eq!(v.get("missing"), None);
         assert_eq!(parse("true").unwrap().as_bool(), Some(true));
         assert_eq!(parse("null").unwrap().as_bool(), None);
-        assert_eq!(
-            parse(r#"{"k":1,"k":2}"#).unwrap().get("k"),
-            Some(&V::Number(2.0))
-        );
+        assert_eq!(parse(r#"{"k":1,"k":2}"#).unwrap().get("k"), Some(&V::Number(2.0)));
     }
 
     #[test]
     fn unexpected_characters_and_ends() {
         assert_eq!(parse(""), Err(E::UnexpectedEnd));
         assert_eq!(parse("   "), Err(E::UnexpectedEnd));
-        assert_eq!(
-            parse("<html><body>502 Bad Gateway</body></html>"),
-            Err(E::UnexpectedChar(0))
-        );
+        assert_eq!(parse("<html><body>502 Bad Gateway</body></html>"), Err(E::UnexpectedChar(0)));
         assert_eq!(parse("tru"), Err(E::UnexpectedEnd));
         assert_eq!(parse("trux"), Err(E::UnexpectedChar(3)));
         assert_eq!(parse("nul1"), Err(E::UnexpectedChar(3)));
@@ -657,11 +612,7 @@ mod tests {
         assert_eq!(parse(&"[".repeat(100_000)), Err(E::TooDeep));
         let objects = format!("{}1{}", "{\"a\":".repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH));
         assert!(parse(&objects).is_ok());
-        let objects = format!(
-            "{}1{}",
-            "{\"a\":".repeat(MAX_DEPTH + 1),
-            "}".repeat(MAX_DEPTH + 1)
-        );
+        let objects = format!("{}1{}", "{\"a\":".repeat(MAX_DEPTH + 1), "}".repeat(MAX_DEPTH + 1));
         assert_eq!(parse(&objects), Err(E::TooDeep));
     }
 
@@ -685,13 +636,8 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].get("index").and_then(V::as_u64), Some(1));
         assert_eq!(errors[0].get("statusCode").and_then(V::as_u64), Some(400));
-        assert!(errors[0]
-            .get("message")
-            .and_then(V::as_str)
-            .unwrap()
-            .starts_with("106: Field 'name'"));
-        let otlp =
-            parse(r#"{"partialSuccess":{"rejectedSpans":"2","errorMessage":"bad"}}"#).unwrap();
+        assert!(errors[0].get("message").and_then(V::as_str).unwrap().starts_with("106: Field 'name'"));
+        let otlp = parse(r#"{"partialSuccess":{"rejectedSpans":"2","errorMessage":"bad"}}"#).unwrap();
         let partial = otlp.get("partialSuccess").unwrap();
         assert_eq!(partial.get("rejectedSpans").and_then(V::as_str), Some("2"));
     }
@@ -699,12 +645,7 @@ mod tests {
     #[test]
     fn every_truncation_is_an_error() {
         for (i, _) in BREEZE.char_indices().skip(1) {
-            assert_eq!(
-                parse(&BREEZE[..i]),
-                Err(E::UnexpectedEnd),
-                "{}",
-                &BREEZE[..i]
-            );
+            assert_eq!(parse(&BREEZE[..i]), Err(E::UnexpectedEnd), "{}", &BREEZE[..i]);
         }
     }
 
@@ -756,18 +697,15 @@ mod tests {
             // The same string as a member of an object.
             let doc = format!("{{{written}:[{written}]}}");
             let v = parse(&doc).unwrap();
-            assert_eq!(
-                v.get(&text).and_then(V::as_array),
-                Some(&[V::String(text.clone())][..])
-            );
+            assert_eq!(v.get(&text).and_then(V::as_array), Some(&[V::String(text.clone())][..]));
         }
     }
 
     #[test]
     fn garbage_never_panics() {
         const PIECES: &[&str] = &[
-            "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "D83E", "\\uDD80", "1", "-", ".", "e",
-            "0", "true", "nul", " ", "é", "🦀", "\u{0}", "<html>", "x",
+            "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "D83E", "\\uDD80", "1", "-", ".", "e", "0", "true", "nul",
+            " ", "é", "🦀", "\u{0}", "<html>", "x",
         ];
         let mut rng = Rng(0xDEAD_BEEF_CAFE_F00D);
         let mut text = String::new();
@@ -788,10 +726,7 @@ mod tests {
             };
             seen[kind] += 1;
             if let Some(at) = at {
-                assert!(
-                    at < text.len() && text.is_char_boundary(at),
-                    "{text:?} {at}"
-                );
+                assert!(at < text.len() && text.is_char_boundary(at), "{text:?} {at}");
             }
         }
         // Every outcome but TooDeep turned up.
@@ -800,14 +735,8 @@ mod tests {
 
     #[test]
     fn messages() {
-        assert_eq!(
-            E::UnexpectedChar(7).to_string(),
-            "unexpected character in JSON at byte 7"
-        );
-        assert_eq!(
-            E::TooDeep.to_string(),
-            "JSON nests more than 64 levels deep"
-        );
+        assert_eq!(E::UnexpectedChar(7).to_string(), "unexpected character in JSON at byte 7");
+        assert_eq!(E::TooDeep.to_string(), "JSON nests more than 64 levels deep");
         assert!(E::UnexpectedEnd.to_string().contains("ends"));
     }
 }

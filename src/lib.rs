@@ -19,5 +19,7 @@ pub mod time;
 pub mod trace;
 pub mod trace_context;
 
+/// The JS binding layer (wasm32 only). Its types are what `js/core.js` wraps; use the npm
+/// package's API rather than these directly.
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;

@@ -30,7 +30,10 @@ pub struct ExportRequest {
 /// How a request ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExportResponse {
-    Http { status: u16, body: String },
+    Http {
+        status: u16,
+        body: String,
+    },
     /// No HTTP answer: network failure, CORS refusal, abort.
     NetworkError(String),
 }

@@ -214,11 +214,7 @@ impl<H: Host> Telemetry<H> {
         self.send_batches(true);
         let ticket = self.next_ticket;
         self.next_ticket += 1;
-        self.flushes.push(PendingFlush {
-            ticket,
-            last_request: self.next_request_id - 1,
-            at_start: self.totals(),
-        });
+        self.flushes.push(PendingFlush { ticket, last_request: self.next_request_id - 1, at_start: self.totals() });
         self.complete_flushes();
         ticket
     }
@@ -261,7 +257,9 @@ impl<H: Host> Telemetry<H> {
 
     fn totals(&self) -> FlushResult {
         FlushResult {
-            sent: self.diag.items_accepted + self.diag.items_rejected + self.diag.dropped(DropReason::HttpStatus)
+            sent: self.diag.items_accepted
+                + self.diag.items_rejected
+                + self.diag.dropped(DropReason::HttpStatus)
                 + self.diag.dropped(DropReason::Network),
             accepted: self.diag.items_accepted,
             rejected: self.diag.items_rejected,
@@ -402,7 +400,9 @@ pub(crate) mod tests {
             ids[1],
             ExportResponse::Http {
                 status: 206,
-                body: r#"{"itemsReceived":2,"itemsAccepted":1,"errors":[{"index":1,"statusCode":400,"message":"bad"}]}"#.into(),
+                body:
+                    r#"{"itemsReceived":2,"itemsAccepted":1,"errors":[{"index":1,"statusCode":400,"message":"bad"}]}"#
+                        .into(),
             },
         );
         t.on_response(ids[2], ExportResponse::NetworkError("connection refused".into()));

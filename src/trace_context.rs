@@ -96,11 +96,7 @@ pub fn parse_traceparent(value: &str) -> Result<TraceParent, TraceParentError> {
     if bytes.len() < TRACEPARENT_LEN {
         return Err(TraceParentError::Length);
     }
-    let version = value
-        .get(0..2)
-        .and_then(parse_hex_byte)
-        .filter(|&v| v != 0xff)
-        .ok_or(TraceParentError::Version)?;
+    let version = value.get(0..2).and_then(parse_hex_byte).filter(|&v| v != 0xff).ok_or(TraceParentError::Version)?;
     if version == 0 && bytes.len() != TRACEPARENT_LEN {
         return Err(TraceParentError::Length);
     }
@@ -108,30 +104,16 @@ pub fn parse_traceparent(value: &str) -> Result<TraceParent, TraceParentError> {
     if !(dash(2) && dash(35) && dash(52)) || (bytes.len() > TRACEPARENT_LEN && !dash(55)) {
         return Err(TraceParentError::Delimiter);
     }
-    let trace_id = value
-        .get(3..35)
-        .and_then(TraceId::from_hex)
-        .ok_or(TraceParentError::TraceId)?;
-    let parent_id = value
-        .get(36..52)
-        .and_then(SpanId::from_hex)
-        .ok_or(TraceParentError::ParentId)?;
-    let flags = value
-        .get(53..55)
-        .and_then(parse_hex_byte)
-        .ok_or(TraceParentError::Flags)?;
+    let trace_id = value.get(3..35).and_then(TraceId::from_hex).ok_or(TraceParentError::TraceId)?;
+    let parent_id = value.get(36..52).and_then(SpanId::from_hex).ok_or(TraceParentError::ParentId)?;
+    let flags = value.get(53..55).and_then(parse_hex_byte).ok_or(TraceParentError::Flags)?;
     if !trace_id.is_valid() {
         return Err(TraceParentError::ZeroTraceId);
     }
     if !parent_id.is_valid() {
         return Err(TraceParentError::ZeroParentId);
     }
-    Ok(TraceParent {
-        version,
-        trace_id,
-        parent_id,
-        flags,
-    })
+    Ok(TraceParent { version, trace_id, parent_id, flags })
 }
 
 /// Produces a version-00 `traceparent`. The flags are written as given (two hex digits); the
@@ -216,9 +198,7 @@ impl TraceState {
             if member.is_empty() {
                 continue;
             }
-            let (key, value) = member
-                .split_once('=')
-                .ok_or(TraceStateError::MissingEquals)?;
+            let (key, value) = member.split_once('=').ok_or(TraceStateError::MissingEquals)?;
             check_entry(key, value)?;
             if entries.iter().any(|(k, _)| k == key) {
                 return Err(TraceStateError::DuplicateKey);
@@ -238,16 +218,10 @@ impl TraceState {
     /// the right, until the rest fits.
     pub fn header(&self) -> String {
         // (key, value, entry length) of the entries that survive, in order.
-        let mut kept: Vec<(&str, &str, usize)> = self
-            .iter()
-            .map(|(k, v)| (k, v, k.len() + 1 + v.len()))
-            .collect();
+        let mut kept: Vec<(&str, &str, usize)> = self.iter().map(|(k, v)| (k, v, k.len() + 1 + v.len())).collect();
         let mut total = kept.iter().map(|e| e.2).sum::<usize>() + kept.len().saturating_sub(1);
         while total > MAX_TRACESTATE_LEN {
-            let victim = kept
-                .iter()
-                .rposition(|e| e.2 > LONG_ENTRY)
-                .or(kept.len().checked_sub(1));
+            let victim = kept.iter().rposition(|e| e.2 > LONG_ENTRY).or(kept.len().checked_sub(1));
             let Some(i) = victim else { break };
             let (_, _, len) = kept.remove(i);
             // The entry goes, and with it one comma unless it was the last one.
@@ -267,10 +241,7 @@ impl TraceState {
 
     /// The value stored under `key`, if any.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// Sets `key` to `value` and moves the entry to the front (left), as the spec requires for a
@@ -342,9 +313,7 @@ fn valid_value(value: &str) -> bool {
     let bytes = value.as_bytes();
     (1..=256).contains(&bytes.len())
         && bytes.last() != Some(&b' ')
-        && bytes
-            .iter()
-            .all(|&c| (0x20..=0x7e).contains(&c) && c != b',' && c != b'=')
+        && bytes.iter().all(|&c| (0x20..=0x7e).contains(&c) && c != b',' && c != b'=')
 }
 
 #[cfg(test)]
@@ -360,10 +329,7 @@ mod tests {
     }
 
     fn ids() -> (TraceId, SpanId) {
-        (
-            TraceId::from_hex(TRACE).unwrap(),
-            SpanId::from_hex(SPAN).unwrap(),
-        )
+        (TraceId::from_hex(TRACE).unwrap(), SpanId::from_hex(SPAN).unwrap())
     }
 
     // ── traceparent ────────────────────────────────────────────────────────
@@ -372,15 +338,7 @@ mod tests {
     fn parses_the_spec_examples() {
         let (trace_id, parent_id) = ids();
         let p = parse_traceparent(SAMPLED).unwrap();
-        assert_eq!(
-            p,
-            TraceParent {
-                version: 0,
-                trace_id,
-                parent_id,
-                flags: 1
-            }
-        );
+        assert_eq!(p, TraceParent { version: 0, trace_id, parent_id, flags: 1 });
         assert!(p.sampled());
         let p = parse_traceparent(&tp("00", TRACE, SPAN, "00")).unwrap();
         assert_eq!(p.flags, 0);
@@ -391,16 +349,10 @@ mod tests {
     fn formats_version_00_and_round_trips() {
         let (trace_id, span_id) = ids();
         assert_eq!(format_traceparent(&trace_id, &span_id, 1), SAMPLED);
-        assert_eq!(
-            format_traceparent(&trace_id, &span_id, 0x03),
-            tp("00", TRACE, SPAN, "03")
-        );
+        assert_eq!(format_traceparent(&trace_id, &span_id, 0x03), tp("00", TRACE, SPAN, "03"));
         let text = format_traceparent(&trace_id, &span_id, 0xab);
         let p = parse_traceparent(&text).unwrap();
-        assert_eq!(
-            (p.trace_id, p.parent_id, p.flags),
-            (trace_id, span_id, 0xab)
-        );
+        assert_eq!((p.trace_id, p.parent_id, p.flags), (trace_id, span_id, 0xab));
     }
 
     #[test]
@@ -411,12 +363,8 @@ mod tests {
             assert_eq!(p.flags, flags);
             assert_eq!(p.sampled(), flags & 1 == 1);
         }
-        assert!(parse_traceparent(&tp("00", TRACE, SPAN, "09"))
-            .unwrap()
-            .sampled());
-        assert!(!parse_traceparent(&tp("00", TRACE, SPAN, "02"))
-            .unwrap()
-            .sampled());
+        assert!(parse_traceparent(&tp("00", TRACE, SPAN, "09")).unwrap().sampled());
+        assert!(!parse_traceparent(&tp("00", TRACE, SPAN, "02")).unwrap().sampled());
     }
 
     #[test]
@@ -426,29 +374,11 @@ mod tests {
         let longer = format!("{exact}-what-the-future-will-be-like");
         for text in [&exact, &longer, &format!("{exact}-")] {
             let p = parse_traceparent(text).unwrap();
-            assert_eq!(
-                p,
-                TraceParent {
-                    version: 0xcc,
-                    trace_id,
-                    parent_id,
-                    flags: 1
-                }
-            );
+            assert_eq!(p, TraceParent { version: 0xcc, trace_id, parent_id, flags: 1 });
         }
         // Future flags are read as given; version 01 and fe are ordinary future versions.
-        assert_eq!(
-            parse_traceparent(&tp("01", TRACE, SPAN, "ff"))
-                .unwrap()
-                .flags,
-            0xff
-        );
-        assert_eq!(
-            parse_traceparent(&tp("fe", TRACE, SPAN, "00"))
-                .unwrap()
-                .version,
-            0xfe
-        );
+        assert_eq!(parse_traceparent(&tp("01", TRACE, SPAN, "ff")).unwrap().flags, 0xff);
+        assert_eq!(parse_traceparent(&tp("fe", TRACE, SPAN, "00")).unwrap().version, 0xfe);
         // Whatever follows the dash is not inspected, even non-ASCII.
         assert!(parse_traceparent(&format!("{exact}-é€")).is_ok());
     }
@@ -460,37 +390,18 @@ mod tests {
             parse_traceparent(&format!("{exact}.what-the-future-will-not-be-like")),
             Err(TraceParentError::Delimiter)
         );
-        assert_eq!(
-            parse_traceparent(&format!("{exact}0")),
-            Err(TraceParentError::Delimiter)
-        );
-        assert_eq!(
-            parse_traceparent(&exact[..54]),
-            Err(TraceParentError::Length)
-        );
-        assert_eq!(
-            parse_traceparent(&tp("cc", TRACE, SPAN, "0")),
-            Err(TraceParentError::Length)
-        );
+        assert_eq!(parse_traceparent(&format!("{exact}0")), Err(TraceParentError::Delimiter));
+        assert_eq!(parse_traceparent(&exact[..54]), Err(TraceParentError::Length));
+        assert_eq!(parse_traceparent(&tp("cc", TRACE, SPAN, "0")), Err(TraceParentError::Length));
         // A short flags field followed by more data lands a non-hex char in the flags.
-        assert_eq!(
-            parse_traceparent(&format!("{}--xyz", tp("cc", TRACE, SPAN, "0"))),
-            Err(TraceParentError::Flags)
-        );
-        assert_eq!(
-            parse_traceparent(&tp("cc", TRACE, "00000000000000000", "01")),
-            Err(TraceParentError::Delimiter)
-        );
+        assert_eq!(parse_traceparent(&format!("{}--xyz", tp("cc", TRACE, SPAN, "0"))), Err(TraceParentError::Flags));
+        assert_eq!(parse_traceparent(&tp("cc", TRACE, "00000000000000000", "01")), Err(TraceParentError::Delimiter));
     }
 
     #[test]
     fn version_00_rejects_extra_characters() {
         for suffix in ["-", "-what-the-future-will-not-be-like", ".", "0", " x"] {
-            assert_eq!(
-                parse_traceparent(&format!("{SAMPLED}{suffix}")),
-                Err(TraceParentError::Length),
-                "{suffix:?}"
-            );
+            assert_eq!(parse_traceparent(&format!("{SAMPLED}{suffix}")), Err(TraceParentError::Length), "{suffix:?}");
         }
     }
 
@@ -504,20 +415,13 @@ mod tests {
             );
         }
         // `ff` is forbidden even with trailing future fields.
-        assert_eq!(
-            parse_traceparent(&format!("{}-x", tp("ff", TRACE, SPAN, "01"))),
-            Err(TraceParentError::Version)
-        );
+        assert_eq!(parse_traceparent(&format!("{}-x", tp("ff", TRACE, SPAN, "01"))), Err(TraceParentError::Version));
     }
 
     #[test]
     fn rejects_short_and_empty_values() {
         for text in ["", " ", "00", "00-", &SAMPLED[..54]] {
-            assert_eq!(
-                parse_traceparent(text),
-                Err(TraceParentError::Length),
-                "{text:?}"
-            );
+            assert_eq!(parse_traceparent(text), Err(TraceParentError::Length), "{text:?}");
         }
     }
 
@@ -532,11 +436,7 @@ mod tests {
             "00-4bf92f3577b34da6a3ce929d0e0e47-3600f067aa0ba902b7-01",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902-b701",
         ] {
-            assert_eq!(
-                parse_traceparent(text),
-                Err(TraceParentError::Delimiter),
-                "{text}"
-            );
+            assert_eq!(parse_traceparent(text), Err(TraceParentError::Delimiter), "{text}");
         }
     }
 
@@ -545,26 +445,11 @@ mod tests {
         let upper_trace = TRACE.to_uppercase();
         let upper_span = "00F067AA0BA902B7";
         let cases = [
-            (
-                tp("00", &upper_trace, SPAN, "01"),
-                TraceParentError::TraceId,
-            ),
-            (
-                tp("00", "4bf92f3577b34da6a3ce929d0e0e473g", SPAN, "01"),
-                TraceParentError::TraceId,
-            ),
-            (
-                tp("00", "4bf92f3577b34da6a3ce929d0e0e473.", SPAN, "01"),
-                TraceParentError::TraceId,
-            ),
-            (
-                tp("00", TRACE, upper_span, "01"),
-                TraceParentError::ParentId,
-            ),
-            (
-                tp("00", TRACE, "00f067aa0ba902bz", "01"),
-                TraceParentError::ParentId,
-            ),
+            (tp("00", &upper_trace, SPAN, "01"), TraceParentError::TraceId),
+            (tp("00", "4bf92f3577b34da6a3ce929d0e0e473g", SPAN, "01"), TraceParentError::TraceId),
+            (tp("00", "4bf92f3577b34da6a3ce929d0e0e473.", SPAN, "01"), TraceParentError::TraceId),
+            (tp("00", TRACE, upper_span, "01"), TraceParentError::ParentId),
+            (tp("00", TRACE, "00f067aa0ba902bz", "01"), TraceParentError::ParentId),
             (tp("00", TRACE, SPAN, "0A"), TraceParentError::Flags),
             (tp("00", TRACE, SPAN, "0g"), TraceParentError::Flags),
             (tp("00", TRACE, SPAN, " 1"), TraceParentError::Flags),
@@ -579,53 +464,21 @@ mod tests {
     fn rejects_all_zero_ids() {
         let zero_trace = "00000000000000000000000000000000";
         let zero_span = "0000000000000000";
-        assert_eq!(
-            parse_traceparent(&tp("00", zero_trace, SPAN, "01")),
-            Err(TraceParentError::ZeroTraceId)
-        );
-        assert_eq!(
-            parse_traceparent(&tp("00", TRACE, zero_span, "01")),
-            Err(TraceParentError::ZeroParentId)
-        );
-        assert_eq!(
-            parse_traceparent(&tp("cc", zero_trace, SPAN, "01")),
-            Err(TraceParentError::ZeroTraceId)
-        );
+        assert_eq!(parse_traceparent(&tp("00", zero_trace, SPAN, "01")), Err(TraceParentError::ZeroTraceId));
+        assert_eq!(parse_traceparent(&tp("00", TRACE, zero_span, "01")), Err(TraceParentError::ZeroParentId));
+        assert_eq!(parse_traceparent(&tp("cc", zero_trace, SPAN, "01")), Err(TraceParentError::ZeroTraceId));
     }
 
     #[test]
     fn tolerates_surrounding_spaces_and_tabs_only() {
-        for text in [
-            format!(" {SAMPLED}"),
-            format!("{SAMPLED} "),
-            format!("\t {SAMPLED} \t"),
-        ] {
-            assert_eq!(
-                parse_traceparent(&text),
-                parse_traceparent(SAMPLED),
-                "{text:?}"
-            );
+        for text in [format!(" {SAMPLED}"), format!("{SAMPLED} "), format!("\t {SAMPLED} \t")] {
+            assert_eq!(parse_traceparent(&text), parse_traceparent(SAMPLED), "{text:?}");
         }
-        assert_eq!(
-            parse_traceparent(&format!("\n{SAMPLED}")),
-            Err(TraceParentError::Version)
-        );
-        assert_eq!(
-            parse_traceparent(&format!("{SAMPLED}\r")),
-            Err(TraceParentError::Length)
-        );
-        assert_eq!(
-            parse_traceparent(&format!("\u{a0}{SAMPLED}")),
-            Err(TraceParentError::Version)
-        );
-        assert_eq!(
-            parse_traceparent(&SAMPLED.replacen('-', " -", 1)),
-            Err(TraceParentError::Length)
-        );
-        assert_eq!(
-            parse_traceparent(&SAMPLED.replace("-01", " 01")),
-            Err(TraceParentError::Delimiter)
-        );
+        assert_eq!(parse_traceparent(&format!("\n{SAMPLED}")), Err(TraceParentError::Version));
+        assert_eq!(parse_traceparent(&format!("{SAMPLED}\r")), Err(TraceParentError::Length));
+        assert_eq!(parse_traceparent(&format!("\u{a0}{SAMPLED}")), Err(TraceParentError::Version));
+        assert_eq!(parse_traceparent(&SAMPLED.replacen('-', " -", 1)), Err(TraceParentError::Length));
+        assert_eq!(parse_traceparent(&SAMPLED.replace("-01", " 01")), Err(TraceParentError::Delimiter));
     }
 
     #[test]
@@ -690,10 +543,7 @@ mod tests {
     // ── tracestate ─────────────────────────────────────────────────────────
 
     fn members(n: usize) -> String {
-        (0..n)
-            .map(|i| format!("k{i}=v{i}"))
-            .collect::<Vec<_>>()
-            .join(",")
+        (0..n).map(|i| format!("k{i}=v{i}")).collect::<Vec<_>>().join(",")
     }
 
     fn pairs(state: &TraceState) -> Vec<(&str, &str)> {
@@ -703,10 +553,7 @@ mod tests {
     #[test]
     fn parses_the_spec_examples_in_order() {
         let state = TraceState::parse("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE").unwrap();
-        assert_eq!(
-            pairs(&state),
-            [("rojo", "00f067aa0ba902b7"), ("congo", "t61rcWkgMzE")]
-        );
+        assert_eq!(pairs(&state), [("rojo", "00f067aa0ba902b7"), ("congo", "t61rcWkgMzE")]);
         assert_eq!(state.get("congo"), Some("t61rcWkgMzE"));
         assert_eq!(state.get("nobody"), None);
         assert_eq!(state.len(), 2);
@@ -738,10 +585,7 @@ mod tests {
         // Empty members do not count toward the limit.
         let padded = TraceState::parse(&format!(",,{}, , ,", members(32))).unwrap();
         assert_eq!(padded, state);
-        assert_eq!(
-            TraceState::parse(&members(33)),
-            Err(TraceStateError::TooManyMembers)
-        );
+        assert_eq!(TraceState::parse(&members(33)), Err(TraceStateError::TooManyMembers));
     }
 
     #[test]
@@ -792,11 +636,7 @@ mod tests {
             &system_too_long,
         ];
         for key in invalid {
-            assert_eq!(
-                TraceState::parse(&format!("{key}=v")),
-                Err(TraceStateError::InvalidKey),
-                "{key}"
-            );
+            assert_eq!(TraceState::parse(&format!("{key}=v")), Err(TraceStateError::InvalidKey), "{key}");
         }
         assert_eq!(TraceState::parse("=v"), Err(TraceStateError::InvalidKey));
         assert_eq!(TraceState::parse("a =v"), Err(TraceStateError::InvalidKey));
@@ -805,13 +645,7 @@ mod tests {
     #[test]
     fn values_follow_the_value_grammar() {
         let max = format!("{}x", " ".repeat(255));
-        let valid = [
-            "v",
-            "a b c",
-            " leading",
-            "!\"#$%&'()*+-./0123456789:;<>?@AZaz[\\]^_`{|}~",
-            &max,
-        ];
+        let valid = ["v", "a b c", " leading", "!\"#$%&'()*+-./0123456789:;<>?@AZaz[\\]^_`{|}~", &max];
         for value in valid {
             let state = TraceState::parse(&format!("k={value}")).unwrap();
             assert_eq!(state.get("k"), Some(value), "{value:?}");
@@ -822,22 +656,12 @@ mod tests {
         // Trailing spaces are optional whitespace, not part of the value.
         assert_eq!(TraceState::parse("k=v  ").unwrap().get("k"), Some("v"));
         let too_long = format!("{max}y");
-        for value in [
-            "", " ", "a=b", "=", "a\tb", "a\u{7f}", "é", "a\u{0}b", &too_long,
-        ] {
-            assert_eq!(
-                TraceState::parse(&format!("k={value}")),
-                Err(TraceStateError::InvalidValue),
-                "{value:?}"
-            );
+        for value in ["", " ", "a=b", "=", "a\tb", "a\u{7f}", "é", "a\u{0}b", &too_long] {
+            assert_eq!(TraceState::parse(&format!("k={value}")), Err(TraceStateError::InvalidValue), "{value:?}");
         }
         let mut state = TraceState::default();
         for value in ["v ", "a,b", "a=b", "", "x\n"] {
-            assert_eq!(
-                state.insert("k", value),
-                Err(TraceStateError::InvalidValue),
-                "{value:?}"
-            );
+            assert_eq!(state.insert("k", value), Err(TraceStateError::InvalidValue), "{value:?}");
         }
         assert!(state.is_empty());
     }
@@ -845,28 +669,15 @@ mod tests {
     #[test]
     fn members_without_equals_are_rejected_whole() {
         for text in ["novalue", "a=1,novalue", "a=1, b ,c=3"] {
-            assert_eq!(
-                TraceState::parse(text),
-                Err(TraceStateError::MissingEquals),
-                "{text}"
-            );
+            assert_eq!(TraceState::parse(text), Err(TraceStateError::MissingEquals), "{text}");
         }
-        assert_eq!(
-            TraceState::parse("a=1,B=2"),
-            Err(TraceStateError::InvalidKey)
-        );
+        assert_eq!(TraceState::parse("a=1,B=2"), Err(TraceStateError::InvalidKey));
     }
 
     #[test]
     fn duplicate_keys_are_rejected() {
-        assert_eq!(
-            TraceState::parse("a=1,b=2,a=3"),
-            Err(TraceStateError::DuplicateKey)
-        );
-        assert_eq!(
-            TraceState::parse("t@s=1, t@s=1"),
-            Err(TraceStateError::DuplicateKey)
-        );
+        assert_eq!(TraceState::parse("a=1,b=2,a=3"), Err(TraceStateError::DuplicateKey));
+        assert_eq!(TraceState::parse("t@s=1, t@s=1"), Err(TraceStateError::DuplicateKey));
         // Same tenant or system under a different key is not a duplicate; values are case-sensitive.
         let state = TraceState::parse("t@s=X,t@r=x,u@s=x,s=x").unwrap();
         assert_eq!(state.len(), 4);
@@ -879,10 +690,7 @@ mod tests {
         state.insert("congo", "ucfJifl5GOE").unwrap();
         assert_eq!(state.header(), "congo=ucfJifl5GOE,rojo=00f067aa0ba902b7");
         state.insert("new", "1").unwrap();
-        assert_eq!(
-            state.header(),
-            "new=1,congo=ucfJifl5GOE,rojo=00f067aa0ba902b7"
-        );
+        assert_eq!(state.header(), "new=1,congo=ucfJifl5GOE,rojo=00f067aa0ba902b7");
         assert_eq!(state.insert("Bad", "1"), Err(TraceStateError::InvalidKey));
         assert_eq!(state.len(), 3);
     }
@@ -915,12 +723,7 @@ mod tests {
 
     #[test]
     fn header_round_trips() {
-        for text in [
-            "a=1",
-            "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE",
-            "fw529a3039@dt=x y,z=  lead",
-            &members(32),
-        ] {
+        for text in ["a=1", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", "fw529a3039@dt=x y,z=  lead", &members(32)] {
             let state = TraceState::parse(text).unwrap();
             assert_eq!(state.header(), text);
             assert_eq!(TraceState::parse(&state.header()).unwrap(), state);
@@ -960,17 +763,13 @@ mod tests {
         // After the long ones, short entries go from the right.
         let mut state = TraceState::default();
         for i in 0..32 {
-            state
-                .insert(&format!("key{i:02}"), &"v".repeat(20))
-                .unwrap();
+            state.insert(&format!("key{i:02}"), &"v".repeat(20)).unwrap();
         }
         let header = state.header();
         assert!(header.len() <= MAX_TRACESTATE_LEN);
         let reparsed = TraceState::parse(&header).unwrap();
         let kept: Vec<&str> = reparsed.iter().map(|(k, _)| k).collect();
-        let expected: Vec<String> = (0..kept.len())
-            .map(|i| format!("key{:02}", 31 - i))
-            .collect();
+        let expected: Vec<String> = (0..kept.len()).map(|i| format!("key{:02}", 31 - i)).collect();
         assert_eq!(kept, expected);
         // 19 entries of 26 characters plus 18 commas is exactly 512.
         assert_eq!(kept.len(), 19);
@@ -988,14 +787,7 @@ mod tests {
 
     #[test]
     fn non_ascii_tracestate_is_an_error_not_a_panic() {
-        for text in [
-            "é=1",
-            "a=é",
-            "a=1,€",
-            "a=1,b=😀,c=3",
-            "a\u{2003}=1",
-            "a=1\u{a0}",
-        ] {
+        for text in ["é=1", "a=é", "a=1,€", "a=1,b=😀,c=3", "a\u{2003}=1", "a=1\u{a0}"] {
             assert!(TraceState::parse(text).is_err(), "{text:?}");
         }
     }

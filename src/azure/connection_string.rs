@@ -92,17 +92,10 @@ impl ConnectionString {
             return Err(E::Empty);
         }
         let get = |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| *v)
-                .filter(|v| !v.is_empty())
+            pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v).filter(|v| !v.is_empty())
         };
         let key = get("InstrumentationKey").ok_or(E::MissingInstrumentationKey)?;
-        if !key
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'')
-        {
+        if !key.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'') {
             return Err(E::InvalidInstrumentationKey);
         }
         let endpoint = match (get("IngestionEndpoint"), get("EndpointSuffix")) {
@@ -121,10 +114,7 @@ impl ConnectionString {
             }
             (None, None) => DEFAULT_INGESTION_ENDPOINT.to_owned(),
         };
-        Ok(ConnectionString {
-            instrumentation_key: key.to_owned(),
-            ingestion_endpoint: check_endpoint(&endpoint)?,
-        })
+        Ok(ConnectionString { instrumentation_key: key.to_owned(), ingestion_endpoint: check_endpoint(&endpoint)? })
     }
 
     /// `{ingestion_endpoint}/v2.1/track`
@@ -140,24 +130,14 @@ impl ConnectionString {
 fn check_endpoint(url: &str) -> Result<String, ConnectionStringError> {
     let url = url.trim_end_matches('/');
     let after = |scheme: &str| {
-        url.get(..scheme.len())
-            .filter(|s| s.eq_ignore_ascii_case(scheme))
-            .and_then(|_| url.get(scheme.len()..))
+        url.get(..scheme.len()).filter(|s| s.eq_ignore_ascii_case(scheme)).and_then(|_| url.get(scheme.len()..))
     };
-    let valid = after("https://")
-        .or_else(|| after("http://"))
-        .is_some_and(|rest| {
-            let host = rest.split('/').next().unwrap_or_default();
-            host.bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'[')
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b))
-                && rest
-                    .bytes()
-                    .all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#')
-        });
+    let valid = after("https://").or_else(|| after("http://")).is_some_and(|rest| {
+        let host = rest.split('/').next().unwrap_or_default();
+        host.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'[')
+            && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b))
+            && rest.bytes().all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#')
+    });
     if valid {
         Ok(url.to_owned())
     } else {
@@ -197,56 +177,32 @@ mod tests {
             ApplicationId=11111111-2222-3333-4444-555555555555";
         let cs = ConnectionString::parse(text).unwrap();
         assert_eq!(cs.instrumentation_key, IKEY);
-        assert_eq!(
-            cs.ingestion_endpoint,
-            "https://westeurope-5.in.applicationinsights.azure.com"
-        );
-        assert_eq!(
-            cs.track_url(),
-            "https://westeurope-5.in.applicationinsights.azure.com/v2.1/track"
-        );
+        assert_eq!(cs.ingestion_endpoint, "https://westeurope-5.in.applicationinsights.azure.com");
+        assert_eq!(cs.track_url(), "https://westeurope-5.in.applicationinsights.azure.com/v2.1/track");
     }
 
     #[test]
     fn key_only_uses_the_default_endpoint() {
         let cs = ConnectionString::parse("InstrumentationKey=k").unwrap();
         assert_eq!(cs.instrumentation_key, "k");
-        assert_eq!(
-            cs.track_url(),
-            "https://dc.services.visualstudio.com/v2.1/track"
-        );
+        assert_eq!(cs.track_url(), "https://dc.services.visualstudio.com/v2.1/track");
     }
 
     #[test]
     fn keys_are_case_insensitive() {
-        let cs =
-            ConnectionString::parse("instrumentationkey=abc;INGESTIONENDPOINT=https://x.example")
-                .unwrap();
-        assert_eq!(
-            (
-                cs.instrumentation_key.as_str(),
-                cs.ingestion_endpoint.as_str()
-            ),
-            ("abc", "https://x.example")
-        );
-        assert_eq!(
-            endpoint("iNsTrUmEnTaTiOnKeY=abc;endpointsuffix=s.example;LOCATION=eu"),
-            "https://eu.dc.s.example"
-        );
+        let cs = ConnectionString::parse("instrumentationkey=abc;INGESTIONENDPOINT=https://x.example").unwrap();
+        assert_eq!((cs.instrumentation_key.as_str(), cs.ingestion_endpoint.as_str()), ("abc", "https://x.example"));
+        assert_eq!(endpoint("iNsTrUmEnTaTiOnKeY=abc;endpointsuffix=s.example;LOCATION=eu"), "https://eu.dc.s.example");
     }
 
     #[test]
     fn whitespace_and_empty_segments_are_ignored() {
-        let cs = ConnectionString::parse(
-            "  ; InstrumentationKey = abc ;\t\n IngestionEndpoint =  https://x.example/  ;;  ",
-        )
-        .unwrap();
+        let cs =
+            ConnectionString::parse("  ; InstrumentationKey = abc ;\t\n IngestionEndpoint =  https://x.example/  ;;  ")
+                .unwrap();
         assert_eq!(cs.instrumentation_key, "abc");
         assert_eq!(cs.ingestion_endpoint, "https://x.example");
-        assert_eq!(
-            endpoint("InstrumentationKey=abc;"),
-            DEFAULT_INGESTION_ENDPOINT
-        );
+        assert_eq!(endpoint("InstrumentationKey=abc;"), DEFAULT_INGESTION_ENDPOINT);
     }
 
     #[test]
@@ -267,14 +223,8 @@ mod tests {
             "https://westus2.dc.ai.contoso.com"
         );
         // Location alone means nothing.
-        assert_eq!(
-            endpoint("InstrumentationKey=abc;Location=westus2"),
-            DEFAULT_INGESTION_ENDPOINT
-        );
-        assert_eq!(
-            endpoint("InstrumentationKey=abc;EndpointSuffix=;Location=westus2"),
-            DEFAULT_INGESTION_ENDPOINT
-        );
+        assert_eq!(endpoint("InstrumentationKey=abc;Location=westus2"), DEFAULT_INGESTION_ENDPOINT);
+        assert_eq!(endpoint("InstrumentationKey=abc;EndpointSuffix=;Location=westus2"), DEFAULT_INGESTION_ENDPOINT);
         assert_eq!(
             err("InstrumentationKey=abc;EndpointSuffix=ai.contoso.com;Location=west us"),
             E::InvalidEndpoint("https://west us.dc.ai.contoso.com".into())
@@ -285,26 +235,14 @@ mod tests {
     fn ingestion_endpoint_wins_over_suffix() {
         let text = "EndpointSuffix=ai.contoso.com;Location=westus2;IngestionEndpoint=https://custom.example:8443/ai/;InstrumentationKey=abc";
         assert_eq!(endpoint(text), "https://custom.example:8443/ai");
-        assert_eq!(
-            ConnectionString::parse(text).unwrap().track_url(),
-            "https://custom.example:8443/ai/v2.1/track"
-        );
+        assert_eq!(ConnectionString::parse(text).unwrap().track_url(), "https://custom.example:8443/ai/v2.1/track");
     }
 
     #[test]
     fn trailing_slashes_are_removed_and_http_is_kept() {
-        assert_eq!(
-            endpoint("InstrumentationKey=k;IngestionEndpoint=https://x.example//"),
-            "https://x.example"
-        );
-        assert_eq!(
-            endpoint("InstrumentationKey=k;IngestionEndpoint=http://127.0.0.1:9"),
-            "http://127.0.0.1:9"
-        );
-        assert_eq!(
-            endpoint("InstrumentationKey=k;IngestionEndpoint=HTTPS://[::1]:8080/"),
-            "HTTPS://[::1]:8080"
-        );
+        assert_eq!(endpoint("InstrumentationKey=k;IngestionEndpoint=https://x.example//"), "https://x.example");
+        assert_eq!(endpoint("InstrumentationKey=k;IngestionEndpoint=http://127.0.0.1:9"), "http://127.0.0.1:9");
+        assert_eq!(endpoint("InstrumentationKey=k;IngestionEndpoint=HTTPS://[::1]:8080/"), "HTTPS://[::1]:8080");
     }
 
     #[test]
@@ -336,14 +274,8 @@ mod tests {
 
     #[test]
     fn missing_instrumentation_key() {
-        assert_eq!(
-            err("IngestionEndpoint=https://x.example"),
-            E::MissingInstrumentationKey
-        );
-        assert_eq!(
-            err("InstrumentationKey=;IngestionEndpoint=https://x.example"),
-            E::MissingInstrumentationKey
-        );
+        assert_eq!(err("IngestionEndpoint=https://x.example"), E::MissingInstrumentationKey);
+        assert_eq!(err("InstrumentationKey=;IngestionEndpoint=https://x.example"), E::MissingInstrumentationKey);
         assert_eq!(err("InstrumentationKey=   "), E::MissingInstrumentationKey);
         assert_eq!(err("Instrumentation Key=abc"), E::MissingInstrumentationKey);
     }
@@ -351,47 +283,26 @@ mod tests {
     #[test]
     fn invalid_instrumentation_key() {
         for bad in ["a b", "“abc”", "\"abc\"", "'abc'", "ab\u{7}c", "ключ"] {
-            assert_eq!(
-                err(&format!("InstrumentationKey={bad}")),
-                E::InvalidInstrumentationKey,
-                "{bad}"
-            );
+            assert_eq!(err(&format!("InstrumentationKey={bad}")), E::InvalidInstrumentationKey, "{bad}");
         }
     }
 
     #[test]
     fn malformed_segments() {
-        assert_eq!(
-            err("InstrumentationKey"),
-            E::MalformedPair("InstrumentationKey".into())
-        );
-        assert_eq!(
-            err("InstrumentationKey=abc; garbage ;"),
-            E::MalformedPair("garbage".into())
-        );
+        assert_eq!(err("InstrumentationKey"), E::MalformedPair("InstrumentationKey".into()));
+        assert_eq!(err("InstrumentationKey=abc; garbage ;"), E::MalformedPair("garbage".into()));
         assert_eq!(err("=abc"), E::MalformedPair("=abc".into()));
-        assert_eq!(
-            err("InstrumentationKey=abc; =x"),
-            E::MalformedPair("=x".into())
-        );
+        assert_eq!(err("InstrumentationKey=abc; =x"), E::MalformedPair("=x".into()));
         let long = "é".repeat(100);
-        let E::MalformedPair(s) = err(&long) else {
-            panic!()
-        };
+        let E::MalformedPair(s) = err(&long) else { panic!() };
         assert_eq!(s.chars().count(), 65);
         assert!(s.ends_with('…'));
     }
 
     #[test]
     fn duplicate_keys_are_refused() {
-        assert_eq!(
-            err("InstrumentationKey=a;instrumentationkey=b"),
-            E::DuplicateKey("instrumentationkey".into())
-        );
-        assert_eq!(
-            err("InstrumentationKey=a;Foo=1;FOO=1"),
-            E::DuplicateKey("FOO".into())
-        );
+        assert_eq!(err("InstrumentationKey=a;instrumentationkey=b"), E::DuplicateKey("instrumentationkey".into()));
+        assert_eq!(err("InstrumentationKey=a;Foo=1;FOO=1"), E::DuplicateKey("FOO".into()));
     }
 
     #[test]
@@ -408,10 +319,7 @@ mod tests {
 
     #[test]
     fn non_ascii_never_panics() {
-        assert_eq!(
-            endpoint("Ключ=значение;InstrumentationKey=abc"),
-            DEFAULT_INGESTION_ENDPOINT
-        );
+        assert_eq!(endpoint("Ключ=значение;InstrumentationKey=abc"), DEFAULT_INGESTION_ENDPOINT);
         assert_eq!(err("Ïnstrumentationkey=abc"), E::MissingInstrumentationKey);
         // Multi-byte characters right where byte offsets are probed.
         for text in [
@@ -432,17 +340,10 @@ mod tests {
 
     #[test]
     fn messages_name_the_problem() {
-        assert_eq!(
-            E::MissingInstrumentationKey.to_string(),
-            "connection string has no InstrumentationKey"
-        );
+        assert_eq!(E::MissingInstrumentationKey.to_string(), "connection string has no InstrumentationKey");
         assert!(E::MalformedPair("abc".into()).to_string().contains("`abc`"));
-        assert!(E::DuplicateKey("Location".into())
-            .to_string()
-            .contains("Location"));
-        assert!(E::InvalidEndpoint("ftp://x".into())
-            .to_string()
-            .contains("ftp://x"));
+        assert!(E::DuplicateKey("Location".into()).to_string().contains("Location"));
+        assert!(E::InvalidEndpoint("ftp://x".into()).to_string().contains("ftp://x"));
         assert!(E::TooLong(5000).to_string().contains("4096"));
     }
 }

@@ -27,16 +27,10 @@ pub fn interpret(status: u16, body: &str, items: u64) -> TrackOutcome {
         };
     }
     let parsed = parse(body).ok();
-    let accepted = parsed
-        .as_ref()
-        .and_then(|v| v.get("itemsAccepted"))
-        .and_then(JsonValue::as_u64)
-        .map(|n| n.min(items));
-    let errors = parsed
-        .as_ref()
-        .and_then(|v| v.get("errors"))
-        .and_then(JsonValue::as_array)
-        .map_or(0, |e| e.len() as u64);
+    let accepted =
+        parsed.as_ref().and_then(|v| v.get("itemsAccepted")).and_then(JsonValue::as_u64).map(|n| n.min(items));
+    let errors =
+        parsed.as_ref().and_then(|v| v.get("errors")).and_then(JsonValue::as_array).map_or(0, |e| e.len() as u64);
     // A 200 without a readable body means all were taken; a 206 without one, that the
     // listed errors (if any) were refused.
     let accepted = accepted.unwrap_or(if status == 200 { items } else { items.saturating_sub(errors) });
@@ -44,7 +38,7 @@ pub fn interpret(status: u16, body: &str, items: u64) -> TrackOutcome {
         accepted,
         rejected: items - accepted,
         failed_status: None,
-        message: parsed.as_ref().and_then(|v| first_error(v)),
+        message: parsed.as_ref().and_then(first_error),
     }
 }
 
@@ -89,7 +83,11 @@ mod tests {
 
     #[test]
     fn error_statuses_fail_the_whole_batch() {
-        let o = interpret(400, r#"{"itemsReceived":1,"itemsAccepted":0,"errors":[{"index":0,"statusCode":400,"message":"Invalid instrumentation key"}]}"#, 1);
+        let o = interpret(
+            400,
+            r#"{"itemsReceived":1,"itemsAccepted":0,"errors":[{"index":0,"statusCode":400,"message":"Invalid instrumentation key"}]}"#,
+            1,
+        );
         assert_eq!(o.failed_status, Some(400));
         assert_eq!(o.message.as_deref(), Some("item refused (400): Invalid instrumentation key"));
         let o = interpret(503, "", 5);

@@ -68,12 +68,14 @@ impl Batcher {
     /// Takes the oldest items that fit in one request, as a JSON array body.
     pub fn take_batch(&mut self) -> Option<Batch> {
         let first = self.queue.front()?;
-        let mut body = String::with_capacity((self.queued_bytes + 1).min(self.limits.max_batch_bytes).max(first.len() + 2));
+        let mut body =
+            String::with_capacity((self.queued_bytes + 1).min(self.limits.max_batch_bytes).max(first.len() + 2));
         body.push('[');
         let mut items = 0;
         while let Some(next) = self.queue.front() {
             let needed = next.len() + usize::from(items > 0) + 1;
-            if items == self.limits.max_batch_items || (items > 0 && body.len() + needed > self.limits.max_batch_bytes) {
+            if items == self.limits.max_batch_items || (items > 0 && body.len() + needed > self.limits.max_batch_bytes)
+            {
                 break;
             }
             let Some(item) = self.queue.pop_front() else { break };

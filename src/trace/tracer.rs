@@ -4,9 +4,7 @@ use crate::diagnostics::Diagnostics;
 use crate::ids::IdGenerator;
 use crate::platform::Entropy;
 use crate::trace::sampler::Sampler;
-use crate::trace::span::{
-    truncate, Attributes, SpanContext, SpanData, SpanKind, SpanLimits, Status, MAX_NAME_LENGTH,
-};
+use crate::trace::span::{truncate, Attributes, SpanContext, SpanData, SpanKind, SpanLimits, Status, MAX_NAME_LENGTH};
 
 /// A span just started: its context always, its data only when it is sampled (recording).
 #[derive(Debug)]
@@ -163,7 +161,8 @@ mod tests {
         let mut tracer = Tracer::new(Sampler::probability(0.5).unwrap(), SpanLimits::default());
         for _ in 0..200 {
             let root = tracer.start_span("r".into(), SpanKind::Server, None, 0, &FixedEntropy(1), &mut diag);
-            let child = tracer.start_span("c".into(), SpanKind::Client, Some(&root.context), 0, &FixedEntropy(1), &mut diag);
+            let child =
+                tracer.start_span("c".into(), SpanKind::Client, Some(&root.context), 0, &FixedEntropy(1), &mut diag);
             assert_eq!(root.data.is_some(), child.data.is_some());
         }
     }

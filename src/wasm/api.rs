@@ -24,7 +24,7 @@ fn with_core<T>(core: &Shared, f: impl FnOnce(&mut Core) -> T) -> Option<T> {
 
 /// Milliseconds since the epoch from JS (NaN/negative = "now") to nanoseconds.
 fn time_from_ms(ms: f64) -> Option<u64> {
-    (ms.is_finite() && ms >= 0.0 && ms < 1.0e15).then(|| (ms * 1_000_000.0) as u64)
+    (0.0..1.0e15).contains(&ms).then_some((ms * 1_000_000.0) as u64)
 }
 
 fn kind_from_code(kind: u8) -> SpanKind {
@@ -53,37 +53,37 @@ impl RawClient {
         Ok(RawClient { core })
     }
 
-    /// Starts a span: `parent` is a local span, or else the remote context given by
-    /// (`trace_id`, `span_id`, `flags`, `trace_state`), or else none (empty ids).
+    /// Starts a span under `parent` (from `RawSpan::as_parent` or `remote_parent`), or a new trace.
     #[wasm_bindgen(js_name = startSpan)]
-    pub fn start_span(
-        &self,
-        name: &str,
-        kind: u8,
-        parent: Option<RawSpanRef>,
-        trace_id: &str,
-        span_id: &str,
-        flags: u8,
-        trace_state: &str,
-        start_ms: f64,
-    ) -> RawSpan {
-        let remote = match (TraceId::from_hex(trace_id), SpanId::from_hex(span_id)) {
-            (Some(trace_id), Some(span_id)) => Some(SpanContext {
-                trace_id,
-                span_id,
-                trace_flags: flags,
-                trace_state: TraceState::parse(trace_state).unwrap_or_default(),
-                is_remote: true,
-            }),
-            _ => None,
-        };
-        let parent_context = parent.as_ref().map(|p| p.context.clone()).or(remote);
+    pub fn start_span(&self, name: &str, kind: u8, parent: Option<RawSpanRef>, start_ms: f64) -> RawSpan {
         let started = with_core(&self.core, |core| {
-            core.start_span(name.to_owned(), kind_from_code(kind), parent_context.as_ref(), time_from_ms(start_ms))
+            let parent = parent.as_ref().map(|p| &p.context);
+            core.start_span(name.to_owned(), kind_from_code(kind), parent, time_from_ms(start_ms))
         });
         match started {
             Some(s) => RawSpan { core: Rc::clone(&self.core), context: s.context, data: s.data.map(Box::new) },
             None => RawSpan { core: Rc::clone(&self.core), context: SpanContext::default(), data: None },
+        }
+    }
+
+    /// A parent handle for a context that came from elsewhere (`extract`, a stored context);
+    /// `undefined` (and counted) when the ids are not valid hex ids.
+    #[wasm_bindgen(js_name = remoteParent)]
+    pub fn remote_parent(&self, trace_id: &str, span_id: &str, flags: u8, trace_state: &str) -> Option<RawSpanRef> {
+        match (TraceId::from_hex(trace_id), SpanId::from_hex(span_id)) {
+            (Some(trace_id), Some(span_id)) if trace_id.is_valid() && span_id.is_valid() => Some(RawSpanRef {
+                context: SpanContext {
+                    trace_id,
+                    span_id,
+                    trace_flags: flags,
+                    trace_state: TraceState::parse(trace_state).unwrap_or_default(),
+                    is_remote: true,
+                },
+            }),
+            _ => {
+                self.count_invalid();
+                None
+            }
         }
     }
 
@@ -305,7 +305,8 @@ impl RawSpan {
     #[wasm_bindgen(js_name = addLink)]
     pub fn add_link(&mut self, trace_id: &str, span_id: &str) -> bool {
         let Some(data) = self.data.as_mut() else { return false };
-        let ids = TraceId::from_hex(trace_id).zip(SpanId::from_hex(span_id)).filter(|(t, s)| t.is_valid() && s.is_valid());
+        let ids =
+            TraceId::from_hex(trace_id).zip(SpanId::from_hex(span_id)).filter(|(t, s)| t.is_valid() && s.is_valid());
         with_core(&self.core, |core| {
             let (limits, diag) = core.limits_and_diagnostics();
             match ids {
@@ -363,14 +364,12 @@ impl RawSpan {
     /// Ends the span and hands it to the exporters; later calls do nothing.
     pub fn end(&mut self, end_ms: f64) {
         let Some(mut data) = self.data.take() else { return };
-        let core = Rc::clone(&self.core);
-        let ended = with_core(&core, |core| {
+        // The core is only ever busy during a re-entrant call, and the core calls no user code
+        // while it is borrowed (console.log aside), so in practice this always runs.
+        with_core(&self.core, |core| {
             data.end_unix_nanos = time_from_ms(end_ms).unwrap_or_else(|| core.now());
             core.end_span(*data);
         });
-        if ended.is_none() {
-            // The core was busy (a re-entrant call): nothing can be recorded; at least do not panic.
-        }
     }
 }
 

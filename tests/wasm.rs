@@ -1,0 +1,151 @@
+//! The platform layer under a real JS engine: Node by default, headless Chromium with
+//! `WASM_BINDGEN_USE_BROWSER=1` (see scripts/test). Network answers come from the real `fetch`
+//! (a closed loopback port), timers from the real `setTimeout`.
+#![cfg(target_arch = "wasm32")]
+
+use edgecensus::wasm::{RawClient, RawSpan};
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+fn config(pairs: &[(&str, JsValue)]) -> JsValue {
+    let obj = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&obj, &JsValue::from_str(k), v).unwrap();
+    }
+    obj.into()
+}
+
+fn number(obj: &JsValue, path: &[&str]) -> f64 {
+    let mut v = obj.clone();
+    for key in path {
+        v = Reflect::get(&v, &JsValue::from_str(key)).unwrap();
+    }
+    v.as_f64().unwrap_or_else(|| panic!("{path:?} is not a number"))
+}
+
+fn root(client: &RawClient, name: &str) -> RawSpan {
+    client.start_span(name, 1, None, f64::NAN)
+}
+
+/// A client that exports to a loopback port where nothing listens.
+fn unreachable_client(extra: &[(&str, JsValue)]) -> RawClient {
+    let mut pairs =
+        vec![("connectionString", JsValue::from_str("InstrumentationKey=k;IngestionEndpoint=http://127.0.0.1:9"))];
+    pairs.extend(extra.iter().cloned());
+    RawClient::new(config(&pairs)).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn bad_configurations_are_errors_not_traps() {
+    for bad in [
+        JsValue::from_str("not an object"),
+        config(&[("connectionString", JsValue::from_str("nonsense"))]),
+        config(&[("connectionString", JsValue::from_f64(3.0))]),
+        config(&[("maxQueueSize", JsValue::from_f64(f64::NAN))]),
+        config(&[("maxBatchSize", JsValue::from_f64(-1.0))]),
+        config(&[("sampler", JsValue::from_str("sometimes"))]),
+        config(&[("console", JsValue::from_str("yes"))]),
+    ] {
+        assert!(RawClient::new(bad).is_err());
+    }
+    // The client still works after refusing configurations.
+    let client = RawClient::new(config(&[])).unwrap();
+    assert_eq!(root(&client, "ok").trace_id().len(), 32);
+}
+
+#[wasm_bindgen_test]
+fn spans_get_distinct_random_ids_and_children_share_the_trace() {
+    let client = RawClient::new(config(&[])).unwrap();
+    let a = root(&client, "a");
+    let b = root(&client, "b");
+    assert_ne!(a.trace_id(), b.trace_id());
+    assert_ne!(a.span_id(), b.span_id());
+    assert_eq!(a.traceparent(), format!("00-{}-{}-01", a.trace_id(), a.span_id()));
+    let child = client.start_span("c", 2, Some(a.as_parent()), f64::NAN);
+    assert_eq!(child.trace_id(), a.trace_id());
+}
+
+#[wasm_bindgen_test]
+fn remote_parents_are_continued_and_sampling_is_honoured() {
+    let client = RawClient::new(config(&[("sampler", JsValue::from_str("never"))])).unwrap();
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let parent = client.remote_parent(trace, "00f067aa0ba902b7", 1, "k=v");
+    let span = client.start_span("s", 1, parent, f64::NAN);
+    assert_eq!(span.trace_id(), trace);
+    assert_eq!(span.trace_state(), "k=v");
+    assert!(!span.is_recording(), "the `never` sampler records nothing");
+    let ctx = client.parse_context("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "a=1,b=2");
+    assert_eq!(Reflect::get(&ctx, &"traceState".into()).unwrap().as_string().as_deref(), Some("a=1,b=2"));
+    assert!(client.parse_context("00-zz", "").is_null());
+    assert!(client.remote_parent("not-hex", "00f067aa0ba902b7", 1, "").is_none());
+    assert_eq!(number(&client.diagnostics(), &["invalidInputs"]), 2.0);
+    assert_eq!(number(&client.diagnostics(), &["spansSampledOut"]), 1.0);
+}
+
+#[wasm_bindgen_test]
+fn odd_values_are_counted_not_thrown() {
+    let client =
+        RawClient::new(config(&[("limits", config(&[("attributeValueLength", JsValue::from_f64(10.0))]))])).unwrap();
+    let mut span = root(&client, "s");
+    span.set_string(0, "big", &"x".repeat(1 << 20));
+    span.set_number(0, "nan", f64::NAN);
+    span.set_string(0, "", "empty key");
+    span.set_string(1, "no-event-yet", "v");
+    span.set_status(9, "");
+    span.end(f64::NAN);
+    span.end(f64::NAN);
+    span.set_string(0, "after-end", "ignored");
+    let d = client.diagnostics();
+    assert_eq!(number(&d, &["valuesTruncated"]), 1.0);
+    assert_eq!(number(&d, &["invalidInputs"]), 3.0);
+    assert_eq!(number(&d, &["spansEnded"]), 1.0);
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_fetch_settles_flush_and_is_counted_as_a_network_drop() {
+    let client = unreachable_client(&[]);
+    let mut span = root(&client, "s");
+    span.end(f64::NAN);
+    let result = JsFuture::from(client.flush()).await.unwrap();
+    assert_eq!(number(&result, &["sent"]), 1.0);
+    assert_eq!(number(&result, &["accepted"]), 0.0);
+    let d = client.diagnostics();
+    assert_eq!(number(&d, &["dropped", "network"]), 1.0);
+    assert_eq!(number(&d, &["requestsFailed"]), 1.0);
+    assert!(Reflect::get(&d, &"lastError".into()).unwrap().is_string());
+}
+
+#[wasm_bindgen_test]
+async fn the_export_timer_sends_without_a_flush() {
+    let client = unreachable_client(&[("exportIntervalMs", JsValue::from_f64(20.0))]);
+    let mut span = root(&client, "s");
+    span.end(f64::NAN);
+    for _ in 0..100 {
+        if number(&client.diagnostics(), &["requestsFailed"]) == 1.0 {
+            break;
+        }
+        sleep_ms(20).await;
+    }
+    assert_eq!(number(&client.diagnostics(), &["requestsSent"]), 1.0);
+    assert_eq!(number(&client.diagnostics(), &["dropped", "network"]), 1.0);
+}
+
+#[wasm_bindgen_test]
+async fn shutdown_flushes_then_refuses_spans() {
+    let client = unreachable_client(&[]);
+    JsFuture::from(client.shutdown()).await.unwrap();
+    let mut late = root(&client, "late");
+    late.end(f64::NAN);
+    assert_eq!(number(&client.diagnostics(), &["dropped", "shutdown"]), 1.0);
+}
+
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let global = js_sys::global();
+        let set_timeout: js_sys::Function = Reflect::get(&global, &"setTimeout".into()).unwrap().into();
+        set_timeout.call2(&global, &resolve, &JsValue::from(ms)).unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}
