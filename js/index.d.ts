@@ -87,7 +87,10 @@ export interface Diagnostics {
   spansStarted: number;
   spansEnded: number;
   spansSampledOut: number;
+  /** Items ever queued for export. */
   itemsQueued: number;
+  /** Items waiting in the buffers right now. */
+  itemsPending: number;
   itemsSent: number;
   itemsAccepted: number;
   itemsRejected: number;
@@ -113,7 +116,13 @@ export interface FlushResult {
 
 export declare class Client {
   startSpan(name: string, options?: StartSpanOptions): Span;
-  /** Runs `fn(span)` with the span active; ends the span when `fn` returns or its promise settles. */
+  /**
+   * Runs `fn(span)` with the span active; ends the span when `fn` returns or its promise settles.
+   * A thrown error (or rejection) is recorded on the span (exception event, error status) and
+   * passed on unchanged. In Node (and workerd with `nodejs_compat`) the span stays active across
+   * `await`; in browsers it is active only while `fn` runs synchronously, so after an `await`
+   * pass `{ parent: span }` to child spans.
+   */
   withSpan<T>(name: string, fn: (span: Span) => T, options?: StartSpanOptions): T;
   activeSpan(): Span | undefined;
   /** Reads `traceparent`/`tracestate` from a carrier. Malformed headers give null (and are counted). */
@@ -143,7 +152,7 @@ export interface ExportedHandler<Env = unknown> {
 /** What `instrument` adds to the handler's `ctx`, as `ctx.telemetry`. */
 export interface WorkerTelemetry {
   client: Client;
-  /** The server span of the incoming request. */
+  /** The server span of the incoming request (also the active span while the handler runs). */
   span: Span;
   /** `client.fetch` with the request's span as parent. */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;

@@ -132,7 +132,11 @@ impl<H: Host> Telemetry<H> {
     pub fn now(&self) -> u64 {
         self.host.now_unix_nanos()
     }
-    pub fn is_shut_down(&self) -> bool {
+    /// Items waiting in the exporters' buffers now (not yet sent).
+    pub fn items_pending(&self) -> u64 {
+        self.azure.as_ref().map_or(0, |a| a.batcher.len() as u64)
+    }
+        pub fn is_shut_down(&self) -> bool {
         self.shut_down
     }
 
@@ -161,10 +165,11 @@ impl<H: Host> Telemetry<H> {
         }
         let diag = &mut self.diag;
         let batcher = &mut azure.batcher;
-        azure.encoder.encode_span(&span, &mut |item| match batcher.push(item) {
+        let cuts = azure.encoder.encode_span(&span, &mut |item| match batcher.push(item) {
             Ok(()) => diag.items_queued += 1,
             Err(reason) => diag.drop_items(reason, 1),
         });
+        diag.values_truncated += u64::from(cuts);
         self.after_enqueue();
     }
 
@@ -362,7 +367,9 @@ pub(crate) mod tests {
         assert_eq!(t.host.sent[0].url, "http://127.0.0.1:9/v2.1/track");
         end_one(&mut t, "c");
         assert_eq!(t.host.timers.len(), 1, "the armed timer is reused");
+        assert_eq!(t.items_pending(), 1);
         t.on_timer();
+        assert_eq!(t.items_pending(), 0);
         assert_eq!(t.host.sent.len(), 2);
         let body = crate::json::parse(&t.host.sent[1].body).unwrap();
         assert_eq!(body.as_array().unwrap().len(), 1);

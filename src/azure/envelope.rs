@@ -9,8 +9,20 @@ use crate::json::push_string;
 use crate::time::{push_iso8601, push_timespan};
 use crate::trace::{AttributeValue, Attributes, SpanData, SpanKind, Status};
 
-/// The ingestion service's limit on property keys.
-const MAX_PROPERTY_KEY_LENGTH: usize = 150;
+/// The ingestion service's length limits (characters), from its schema: what is longer is cut
+/// here (and counted) rather than refused there.
+mod limit {
+    pub const NAME: usize = 1024;
+    pub const URL: usize = 2048;
+    pub const CODE: usize = 1024;
+    pub const DATA: usize = 8192;
+    pub const TARGET: usize = 1024;
+    pub const TYPE: usize = 1024;
+    pub const ROLE: usize = 256;
+    pub const PROPERTY_KEY: usize = 150;
+    pub const PROPERTY_VALUE: usize = 8192;
+    pub const MESSAGE: usize = 32768;
+}
 
 /// What every envelope of one client shares: the instrumentation key and the context tags.
 pub struct EnvelopeEncoder {
@@ -30,10 +42,10 @@ pub struct EnvelopeContext<'a> {
 impl EnvelopeEncoder {
     pub fn new(context: &EnvelopeContext<'_>) -> EnvelopeEncoder {
         let mut tags = String::new();
-        push_member(&mut tags, "ai.cloud.role", context.role);
+        push_member(&mut tags, "ai.cloud.role", cut(context.role, limit::ROLE));
         if let Some(instance) = context.role_instance {
             tags.push(',');
-            push_member(&mut tags, "ai.cloud.roleInstance", instance);
+            push_member(&mut tags, "ai.cloud.roleInstance", cut(instance, limit::ROLE));
         }
         tags.push(',');
         push_member(&mut tags, "ai.internal.sdkVersion", context.sdk_version);
@@ -41,7 +53,9 @@ impl EnvelopeEncoder {
     }
 
     /// Encodes `span` and its events, handing each envelope to `emit` as one JSON object.
-    pub fn encode_span(&self, span: &SpanData, emit: &mut dyn FnMut(String)) {
+    /// Returns how many values were cut to the service's length limits.
+    pub fn encode_span(&self, span: &SpanData, emit: &mut dyn FnMut(String)) -> u32 {
+        let mut cuts = Cutter(0);
         let mut out = String::with_capacity(512);
         let trace_id = span.context.trace_id.to_hex();
         let span_id = span.context.span_id.to_hex();
@@ -60,49 +74,50 @@ impl EnvelopeEncoder {
         }
         if kind == Shape::Request {
             out.push(',');
-            push_member(&mut out, "ai.operation.name", &name);
+            push_member(&mut out, "ai.operation.name", cuts.cut(&name, limit::NAME));
         }
         out.push_str("},\"data\":{\"baseType\":\"");
         out.push_str(kind.base_type());
         out.push_str("\",\"baseData\":{\"ver\":2,");
         push_member(&mut out, "id", &span_id);
         out.push(',');
-        push_member(&mut out, "name", &name);
+        push_member(&mut out, "name", cuts.cut(&name, limit::NAME));
         out.push_str(",\"duration\":\"");
         push_timespan(&mut out, span.duration_nanos());
         out.push_str("\",");
         let code = http.status_code.map(|c| c.to_string()).unwrap_or_else(|| status_code(&span.status).to_owned());
-        push_member(&mut out, if kind == Shape::Request { "responseCode" } else { "resultCode" }, &code);
+        let code_key = if kind == Shape::Request { "responseCode" } else { "resultCode" };
+        push_member(&mut out, code_key, cuts.cut(&code, limit::CODE));
         out.push_str(",\"success\":");
         out.push_str(if success(span, &http) { "true" } else { "false" });
         match kind {
             Shape::Request => {
                 if let Some(url) = http.url {
                     out.push(',');
-                    push_member(&mut out, "url", url);
+                    push_member(&mut out, "url", cuts.cut(url, limit::URL));
                 }
             }
             Shape::Dependency if span.kind == SpanKind::Client => {
                 let component = span.attributes.get("component").and_then(AttributeValue::as_str);
                 if let Some(kind) = component.or(http.url.map(|_| "HTTP")) {
                     out.push(',');
-                    push_member(&mut out, "type", kind);
+                    push_member(&mut out, "type", cuts.cut(kind, limit::TYPE));
                 }
                 if let Some(url) = http.url {
                     out.push(',');
-                    push_member(&mut out, "data", url);
+                    push_member(&mut out, "data", cuts.cut(url, limit::DATA));
                     out.push(',');
-                    push_member(&mut out, "target", url_parts(url).0);
+                    push_member(&mut out, "target", cuts.cut(url_parts(url).0, limit::TARGET));
                 }
             }
             Shape::Dependency => out.push_str(",\"type\":\"INPROC\""),
         }
         out.push_str(",\"properties\":{");
-        let mut first = push_properties(&mut out, &span.attributes, |k| !k.starts_with("http."));
+        let mut first = push_properties(&mut out, &span.attributes, |k| !k.starts_with("http."), &mut cuts);
         if let Status::Error(message) = &span.status {
             if !message.is_empty() {
                 comma(&mut out, &mut first);
-                push_member(&mut out, "status.message", message);
+                push_member(&mut out, "status.message", cuts.cut(message, limit::PROPERTY_VALUE));
             }
         }
         if !span.links.is_empty() {
@@ -119,12 +134,13 @@ impl EnvelopeEncoder {
             out.push(',');
             push_member(&mut out, "ai.operation.parentId", &span_id);
             out.push_str("},\"data\":{\"baseType\":\"MessageData\",\"baseData\":{\"ver\":2,");
-            push_member(&mut out, "message", &event.name);
+            push_member(&mut out, "message", cuts.cut(&event.name, limit::MESSAGE));
             out.push_str(",\"properties\":{");
-            push_properties(&mut out, &event.attributes, |_| true);
+            push_properties(&mut out, &event.attributes, |_| true, &mut cuts);
             out.push_str("}}}}");
             emit(out);
         }
+        cuts.0
     }
 
     /// Writes the envelope head up to and including the common tags, leaving `tags` open.
@@ -225,20 +241,37 @@ pub fn url_parts(url: &str) -> (&str, &str) {
 }
 
 /// Writes the attributes that `keep` accepts as string properties; returns whether none was written.
-fn push_properties(out: &mut String, attributes: &Attributes, keep: impl Fn(&str) -> bool) -> bool {
+fn push_properties(out: &mut String, attributes: &Attributes, keep: impl Fn(&str) -> bool, cuts: &mut Cutter) -> bool {
     let mut first = true;
     let mut text = String::new();
     for (key, value) in attributes.entries.iter().filter(|(k, _)| keep(k)) {
         comma(out, &mut first);
-        let key = match key.char_indices().nth(MAX_PROPERTY_KEY_LENGTH) {
-            Some((cut, _)) => &key[..cut],
-            None => key,
-        };
         text.clear();
         value.push_text(&mut text);
-        push_member(out, key, &text);
+        push_member(out, cuts.cut(key, limit::PROPERTY_KEY), cuts.cut(&text, limit::PROPERTY_VALUE));
     }
     first
+}
+
+/// `text` cut to at most `max_chars` characters (on a character boundary).
+fn cut(text: &str, max_chars: usize) -> &str {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
+/// Cuts values to their limits and counts how many it cut.
+struct Cutter(u32);
+
+impl Cutter {
+    fn cut<'a>(&mut self, text: &'a str, max_chars: usize) -> &'a str {
+        let short = cut(text, max_chars);
+        if short.len() < text.len() {
+            self.0 += 1;
+        }
+        short
+    }
 }
 
 fn links_json(span: &SpanData) -> String {
@@ -433,6 +466,20 @@ mod tests {
         assert_eq!(url_parts("https://u:p@h/#f"), ("h", "/"));
         assert_eq!(url_parts("/relative/path?x"), ("", "/relative/path"));
         assert_eq!(url_parts("ü://é/ö"), ("é", "/ö"));
+    }
+
+    #[test]
+    fn request_fields_are_cut_to_the_service_limits_and_counted() {
+        use AttributeValue::*;
+        let long = format!("https://h/{}", "p".repeat(5000));
+        let s = span(SpanKind::Server, &[("http.method", Str("GET".into())), ("http.url", Str(long))]);
+        let mut out = Vec::new();
+        let cuts = encoder().encode_span(&s, &mut |e| out.push(parse(&e).unwrap()));
+        let d = at(&out[0], &["data", "baseData"]);
+        assert_eq!(at(d, &["url"]).as_str().unwrap().chars().count(), 2048);
+        assert_eq!(at(d, &["name"]).as_str().unwrap().chars().count(), 1024);
+        assert_eq!(at(&out[0], &["tags", "ai.operation.name"]).as_str().unwrap().chars().count(), 1024);
+        assert_eq!(cuts, 3);
     }
 
     #[test]

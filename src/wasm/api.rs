@@ -154,7 +154,7 @@ impl RawClient {
                 Some(())
             });
             if done.flatten().is_none() {
-                let _ = resolve.call1(&JsValue::UNDEFINED, &Object::new());
+                let _ = resolve.call1(&JsValue::UNDEFINED, &super::host::flush_result_object(&Default::default()));
             }
         })
     }
@@ -169,6 +169,7 @@ impl RawClient {
             js::set(&obj, "spansEnded", n(d.spans_ended));
             js::set(&obj, "spansSampledOut", n(d.spans_sampled_out));
             js::set(&obj, "itemsQueued", n(d.items_queued));
+            js::set(&obj, "itemsPending", n(core.items_pending()));
             js::set(&obj, "itemsSent", n(d.items_sent));
             js::set(&obj, "itemsAccepted", n(d.items_accepted));
             js::set(&obj, "itemsRejected", n(d.items_rejected));

@@ -81,7 +81,7 @@ impl WasmHost {
     }
 }
 
-fn flush_result_object(result: &FlushResult) -> JsValue {
+pub fn flush_result_object(result: &FlushResult) -> JsValue {
     let obj = Object::new();
     js::set(&obj, "sent", result.sent as f64);
     js::set(&obj, "accepted", result.accepted as f64);

@@ -1,0 +1,110 @@
+// The browser demo (www/) against the local collector, in headless Chromium: the page loads the
+// package from /pkg/, its buttons record spans, and the envelopes come back through the
+// collector's /api/received into the page's "received" list.
+//
+//   cd tests && node --test e2e/demo.test.mjs        (needs pkg/: ./scripts/build)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startCollector } from '../../tools/collector.mjs';
+import { withPage } from '../support/browser.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const wwwDir = path.join(root, 'www');
+const pkgDir = path.join(root, 'pkg');
+
+/** What the page's received list shows: one row per envelope. */
+function receivedRows(page) {
+  return page.$$eval('#received > li[data-type]', (items) =>
+    items.map((li) => ({
+      type: li.dataset.type,
+      operationId: li.dataset.operationId,
+      invalid: li.classList.contains('invalid'),
+      failed: li.classList.contains('failed'),
+      name: li.querySelector('.name')?.textContent ?? '',
+    })),
+  );
+}
+
+test('the demo page records spans and shows what the collector received', { timeout: 90_000 }, async () => {
+  assert.ok(fs.existsSync(path.join(pkgDir, 'web.js')), `no package in ${pkgDir}: run ./scripts/build first`);
+  const collector = await startCollector({ port: 0, staticRoutes: { '/': wwwDir, '/pkg/': pkgDir } });
+  try {
+    await withPage(`${collector.url}/`, async (page, log) => {
+      await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'ready', null, { timeout: 20_000 });
+      assert.equal((await page.textContent('#status')).trim(), 'ready');
+
+      // Traced request: a server span and a traced fetch to /echo, whose traceparent is shown.
+      await page.click('#btn-request');
+      await page.waitForFunction(() => /echoed traceparent: 00-[0-9a-f]{32}-[0-9a-f]{16}-01/.test(document.querySelector('#output').textContent));
+      const output = await page.textContent('#output');
+      const [, traceId, fetchSpanId] = /echoed traceparent: 00-([0-9a-f]{32})-([0-9a-f]{16})-01/.exec(output);
+      assert.match(output, new RegExp(`trace ${traceId}`), 'the echoed trace id is the server span\'s');
+
+      await page.click('#btn-nested');
+      await page.waitForFunction(() => document.querySelector('#output').textContent.includes('render chart'));
+      await page.click('#btn-fail');
+      await page.waitForFunction(() => document.querySelector('#output').textContent.startsWith('caught: Error: card declined'));
+
+      await page.click('#btn-flush');
+      await page.waitForFunction(() => /"accepted": \d+/.test(document.querySelector('#output').textContent));
+      await collector.waitFor((c) => c.envelopes.length >= 8, 10_000);
+
+      // The list catches up within a poll or two.
+      await page.waitForFunction(
+        () => ['RequestData', 'RemoteDependencyData', 'MessageData'].every((t) => document.querySelector(`#received li[data-type="${t}"]`)),
+        null,
+        { timeout: 5_000 },
+      );
+      const rows = await receivedRows(page);
+      const request = rows.find((r) => r.type === 'RequestData');
+      assert.ok(request, 'a Request row');
+      assert.equal(request.operationId, traceId);
+      const echo = rows.find((r) => r.type === 'RemoteDependencyData' && r.name === 'GET /echo');
+      assert.ok(echo, `a GET /echo dependency row in ${JSON.stringify(rows)}`);
+      assert.equal(echo.operationId, request.operationId, 'the request and its fetch share an operation id');
+      assert.equal(rows.filter((r) => r.type === 'RemoteDependencyData' && r.operationId !== traceId).length, 4, 'nested (3) + failing (1) dependencies');
+      assert.ok(rows.some((r) => r.type === 'MessageData' && r.name === 'cache miss'), 'the event arrives as a Message');
+      assert.ok(rows.some((r) => r.name === 'charge card' && r.failed), 'the failing span shows success: false');
+      assert.ok(rows.every((r) => !r.invalid), 'no invalid envelopes');
+
+      // The collector's view agrees: parent links as the traceparent said.
+      assert.deepEqual(collector.invalid, []);
+      const byName = (name) => collector.envelopes.find((e) => e.data.baseData.name === name);
+      const requestEnv = byName('GET /checkout');
+      const echoEnv = byName('GET /echo');
+      assert.equal(requestEnv.data.baseType, 'RequestData');
+      assert.equal(echoEnv.data.baseData.id, fetchSpanId);
+      assert.equal(echoEnv.tags['ai.operation.parentId'], requestEnv.data.baseData.id);
+      assert.equal(requestEnv.tags['ai.cloud.role'], 'edgecensus-demo');
+      const echoRequest = collector.requests.find((r) => r.path === '/echo');
+      assert.equal(echoRequest.headers.traceparent, `00-${traceId}-${fetchSpanId}-01`);
+
+      // Diagnostics tick every second.
+      await page.waitForFunction(() => Number(document.querySelector('#diagnostics [data-stat="accepted"] b')?.textContent) >= 8);
+
+      // A row expands to its raw JSON.
+      await page.click('#received > li[data-type="RequestData"] summary');
+      const raw = JSON.parse(await page.textContent('#received > li[data-type="RequestData"] pre.raw'));
+      assert.equal(raw.tags['ai.operation.id'], traceId);
+
+      // Clear empties both the collector and the list.
+      await page.click('#btn-clear');
+      await page.waitForFunction(() => document.querySelectorAll('#received > li').length === 0);
+      assert.equal(collector.envelopes.length, 0);
+
+      // Without a flush the 2 s export timer delivers.
+      await page.click('#btn-request');
+      await page.waitForFunction(() => document.querySelector('#received li[data-type="RequestData"]'), null, { timeout: 8_000 });
+
+      assert.deepEqual(log.errors.map(String), [], 'no uncaught page errors');
+      const consoleErrors = log.messages.filter((m) => m.type === 'error' || m.type === 'warning');
+      assert.deepEqual(consoleErrors, [], 'no console errors or warnings');
+      assert.deepEqual(log.failedRequests, []);
+    });
+  } finally {
+    await collector.close();
+  }
+});

@@ -1,0 +1,343 @@
+// The edgecensus browser demo: records spans with the package built into /pkg/ and shows what the
+// local collector (tools/collector.mjs) received. Plain ES module, no bundler, nothing remote.
+//
+// The package is imported dynamically in start() so that a missing or broken /pkg/ shows up in
+// #status instead of leaving the page silently dead; in an app, `import { init } from
+// 'edgecensus'` (or '/pkg/web.js') at the top is all it takes.
+
+const $ = (selector) => document.querySelector(selector);
+const statusEl = $('#status');
+const outputEl = $('#output');
+const diagnosticsEl = $('#diagnostics');
+const receivedEl = $('#received');
+const summaryEl = $('#received-summary');
+const actionButtons = ['#btn-request', '#btn-nested', '#btn-fail', '#btn-flush'].map($);
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const short = (id, n = 8) => (typeof id === 'string' && id ? id.slice(0, n) : '—');
+
+/** A stable hue per operation id, so envelopes of one trace share a colour. */
+function hueOf(id) {
+  const n = parseInt(String(id).slice(0, 6), 16); // trace ids are random hex
+  if (Number.isFinite(n)) return n % 360;
+  let h = 0;
+  for (const ch of String(id)) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return h % 360;
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'class') node.className = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (key === 'style') node.style.cssText = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+function show(lines, { error = false } = {}) {
+  outputEl.textContent = Array.isArray(lines) ? lines.join('\n') : String(lines);
+  outputEl.classList.toggle('error', error);
+}
+
+function describeError(error) {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client
+// ---------------------------------------------------------------------------------------------
+
+let client;
+
+async function start() {
+  try {
+    const { init } = await import('/pkg/web.js');
+    client = await init({
+      connectionString: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=' + location.origin,
+      serviceName: 'edgecensus-demo',
+      exportIntervalMs: 2000,
+    });
+  } catch (error) {
+    statusEl.textContent = `init failed: ${describeError(error)}`;
+    statusEl.className = 'status failed';
+    return;
+  }
+  window.edgecensusDemo = { client };
+  statusEl.textContent = 'ready';
+  statusEl.className = 'status ready';
+  for (const button of actionButtons) button.disabled = false;
+  refreshDiagnostics();
+  setInterval(refreshDiagnostics, 1000);
+}
+
+/** Runs a button's action with the button marked busy; errors end up in the output panel. */
+function onClick(button, action) {
+  button.addEventListener('click', async () => {
+    button.setAttribute('aria-busy', 'true');
+    try {
+      await action();
+    } catch (error) {
+      show(`Unexpected error: ${describeError(error)}`, { error: true });
+    } finally {
+      button.removeAttribute('aria-busy');
+      refreshDiagnostics();
+    }
+  });
+}
+
+// "Traced request": a server span (as if this page handled GET /checkout) with a traced fetch to
+// /echo as its child; the collector echoes the request headers, so the traceparent can be shown.
+onClick($('#btn-request'), async () => {
+  const pageUrl = new URL('/checkout?cart=42', location.origin).href;
+  await client.withSpan(
+    'GET /checkout',
+    async (span) => {
+      const { traceId, spanId } = span.spanContext();
+      // In browsers the active span does not survive an `await`, so the parent is passed explicitly.
+      const response = await client.fetch('/echo', { headers: { accept: 'application/json' } }, { parent: span });
+      const echoed = await response.json();
+      const traceparent = echoed?.headers?.traceparent ?? '(none)';
+      const [, echoedTrace = '', echoedParent = ''] = traceparent.split('-');
+      span.setAttributes({ 'http.status_code': 200, 'cart.items': 3 });
+      show([
+        `server span  GET /checkout   trace ${traceId}  span ${spanId}`,
+        `client.fetch GET /echo → HTTP ${response.status}`,
+        ``,
+        `echoed traceparent: ${traceparent}`,
+        echoedTrace === traceId ? `  ✓ same trace id as the server span` : `  ✗ trace id differs from the server span`,
+        `  parent id ${echoedParent || '—'} is the fetch's span (the RemoteDependency's id)`,
+      ]);
+    },
+    {
+      kind: 'server',
+      parent: null,
+      attributes: { 'http.method': 'GET', 'http.url': pageUrl, 'http.route': '/checkout', 'demo.button': 'request' },
+    },
+  );
+});
+
+// "Nested work": three internal spans, each the child of the one before, with attributes and an
+// event on the innermost one (events arrive as Message envelopes).
+onClick($('#btn-nested'), async () => {
+  const ids = [];
+  await client.withSpan(
+    'load dashboard',
+    async (outer) => {
+      ids.push(outer.spanContext());
+      outer.setAttributes({ 'demo.button': 'nested', 'dashboard.widgets': 3 });
+      await sleep(15);
+      await client.withSpan(
+        'fetch widgets',
+        async (middle) => {
+          ids.push(middle.spanContext());
+          middle.setAttribute('widgets.source', 'cache');
+          await sleep(10);
+          await client.withSpan(
+            'render chart',
+            async (inner) => {
+              ids.push(inner.spanContext());
+              inner.addEvent('cache miss', { 'cache.key': 'chart:revenue', 'cache.tier': 'memory' });
+              await sleep(20);
+              inner.setAttributes({ 'chart.points': 120, 'chart.type': 'line' });
+            },
+            { parent: middle },
+          );
+        },
+        { parent: outer },
+      );
+    },
+    { parent: null },
+  );
+  show([
+    `trace ${ids[0].traceId}`,
+    ...ids.map((c, i) => `${'  '.repeat(i)}└ ${['load dashboard', 'fetch widgets', 'render chart'][i]}  span ${c.spanId}`),
+    ``,
+    `The innermost span has a "cache miss" event (a Message envelope).`,
+  ]);
+});
+
+// "Failing operation": withSpan's async function throws; the span records the exception and ends
+// with an error status, and the error still reaches this page, which catches it.
+onClick($('#btn-fail'), async () => {
+  let traceId = '';
+  try {
+    await client.withSpan(
+      'charge card',
+      async (span) => {
+        traceId = span.spanContext().traceId;
+        span.setAttributes({ 'demo.button': 'fail', 'payment.provider': 'demo-pay' });
+        await sleep(25);
+        throw new Error('card declined (this is on purpose)');
+      },
+      { parent: null },
+    );
+    show('The operation did not fail?', { error: true });
+  } catch (error) {
+    show([
+      `caught: ${describeError(error)}`,
+      `trace ${traceId}: the "charge card" span ended with status error (success: false).`,
+    ]);
+  }
+});
+
+onClick($('#btn-flush'), async () => {
+  show('Flushing…');
+  const started = performance.now();
+  const result = await client.flush();
+  const ms = Math.round(performance.now() - started);
+  show([`await client.flush() → (${ms} ms)`, JSON.stringify(result, null, 2)]);
+  pollReceived();
+});
+
+function refreshDiagnostics() {
+  if (!client) return;
+  let d;
+  try {
+    d = client.diagnostics();
+  } catch (error) {
+    diagnosticsEl.textContent = `diagnostics() failed: ${describeError(error)}`;
+    return;
+  }
+  const dropped = Object.entries(d.dropped ?? {}).filter(([, n]) => n > 0);
+  const droppedTotal = dropped.reduce((sum, [, n]) => sum + n, 0);
+  const parts = [
+    ['queued', d.itemsQueued],
+    ['sent', d.itemsSent],
+    ['accepted', d.itemsAccepted],
+    ['rejected', d.itemsRejected],
+    ['dropped', droppedTotal, dropped.length ? ` (${dropped.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''],
+  ];
+  const items = [
+    ...parts.map(([label, value, extra = '']) =>
+      el('span', { class: `stat${label === 'dropped' && value > 0 ? ' warn' : ''}`, dataset: { stat: label } }, `${label} `, el('b', {}, String(value)), extra),
+    ),
+    el('span', { class: 'stat muted' }, `spans ${d.spansEnded}/${d.spansStarted} ended, ${d.requestsSent} request${d.requestsSent === 1 ? '' : 's'}${d.requestsFailed ? ` (${d.requestsFailed} failed)` : ''}`),
+  ];
+  if (d.lastError) items.push(el('span', { class: 'stat warn' }, `last error: ${d.lastError}`));
+  // Spaces between the items (flex layout ignores them) keep the text readable when copied.
+  diagnosticsEl.replaceChildren(...items.flatMap((item, i) => (i ? [' ', item] : [item])));
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the collector received
+// ---------------------------------------------------------------------------------------------
+
+const SHORT_TYPES = {
+  RequestData: 'Request',
+  RemoteDependencyData: 'Dependency',
+  MessageData: 'Message',
+  ExceptionData: 'Exception',
+  MetricData: 'Metric',
+  EventData: 'Event',
+};
+
+/** "d.hh:mm:ss.fffffff" as milliseconds, or null. */
+function timespanMs(text) {
+  const m = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$/.exec(String(text ?? ''));
+  if (!m) return null;
+  const [, d = 0, h, min, s, frac = ''] = m;
+  return (((Number(d) * 24 + Number(h)) * 60 + Number(min)) * 60 + Number(s)) * 1000 + Number((frac + '0000000').slice(0, 7)) / 1e4;
+}
+
+function formatDuration(text) {
+  const ms = timespanMs(text);
+  if (ms === null) return text ? String(text) : '—';
+  return ms < 10 ? `${ms.toFixed(2)} ms` : ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+function renderItem(envelope, problems) {
+  const isObj = envelope !== null && typeof envelope === 'object';
+  const data = isObj && envelope.data && typeof envelope.data === 'object' ? envelope.data : {};
+  const base = data.baseData && typeof data.baseData === 'object' ? data.baseData : {};
+  const tags = isObj && envelope.tags && typeof envelope.tags === 'object' ? envelope.tags : {};
+  const baseType = typeof data.baseType === 'string' ? data.baseType : 'unknown';
+  const opId = tags['ai.operation.id'];
+  const name = base.name ?? base.message ?? (isObj ? envelope.name : undefined) ?? '(no name)';
+  const success = typeof base.success === 'boolean' ? base.success : null;
+
+  const summary = el(
+    'summary',
+    { title: base.id ? `id ${base.id}` : '' },
+    el('span', { class: 'type' }, SHORT_TYPES[baseType] ?? baseType),
+    el('span', { class: 'name' }, String(name)),
+    el('span', { class: `op${opId ? '' : ' none'}`, title: opId ? `operation id ${opId}` : 'no operation id', style: opId ? `--hue: ${hueOf(opId)}` : '' }, short(opId)),
+    el('span', { class: 'parent', title: tags['ai.operation.parentId'] ? `parent id ${tags['ai.operation.parentId']}` : 'no parent' }, short(tags['ai.operation.parentId'])),
+    el('span', { class: 'duration' }, base.duration !== undefined ? formatDuration(base.duration) : '—'),
+    el(
+      'span',
+      { class: `success ${success === true ? 'yes' : success === false ? 'no' : ''}`, title: success === null ? 'no success field' : `success: ${success}` },
+      success === true ? '✓' : success === false ? '✗' : '·',
+    ),
+  );
+  const details = el('details', {}, summary);
+  if (problems) details.append(el('ul', { class: 'problems' }, ...problems.map((p) => el('li', {}, p))));
+  details.append(el('pre', { class: 'raw' }, JSON.stringify(envelope, null, 2)));
+  return el('li', { class: `envelope${problems ? ' invalid' : ''}${success === false ? ' failed' : ''}`, dataset: { type: baseType, operationId: opId ?? '' } }, details);
+}
+
+// The collector's arrays only grow until they are cleared, so new items are prepended (newest
+// first) and items already shown keep their expanded/collapsed state.
+let shownEnvelopes = 0;
+let shownInvalid = 0;
+let pollTimer;
+let polling = false;
+
+function resetList() {
+  receivedEl.replaceChildren();
+  shownEnvelopes = 0;
+  shownInvalid = 0;
+}
+
+async function pollReceived() {
+  clearTimeout(pollTimer);
+  if (polling) return;
+  polling = true;
+  try {
+    const response = await fetch('/api/received', { cache: 'no-store' });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const { envelopes = [], invalid = [] } = await response.json();
+    if (envelopes.length < shownEnvelopes || invalid.length < shownInvalid) resetList(); // cleared elsewhere
+    for (const envelope of envelopes.slice(shownEnvelopes)) receivedEl.prepend(renderItem(envelope, null));
+    for (const item of invalid.slice(shownInvalid)) receivedEl.prepend(renderItem(item?.envelope, item?.problems ?? ['(no problems listed)']));
+    shownEnvelopes = envelopes.length;
+    shownInvalid = invalid.length;
+    const counts = {};
+    for (const e of envelopes) {
+      const t = SHORT_TYPES[e?.data?.baseType] ?? e?.data?.baseType ?? 'unknown';
+      counts[t] = (counts[t] ?? 0) + 1;
+    }
+    const byType = Object.entries(counts).map(([t, n]) => `${n} ${t}`).join(', ');
+    summaryEl.textContent =
+      envelopes.length + invalid.length === 0
+        ? 'Nothing received yet. Click a button, then wait for the next export (or flush).'
+        : `${envelopes.length} valid envelope${envelopes.length === 1 ? '' : 's'}${byType ? ` (${byType})` : ''}` +
+          (invalid.length ? `, ${invalid.length} invalid` : '') +
+          '. Newest first; click one for its JSON.';
+    summaryEl.classList.toggle('warn', invalid.length > 0);
+  } catch (error) {
+    summaryEl.textContent = `Cannot reach the collector's /api/received (${describeError(error)}).`;
+    summaryEl.classList.add('warn');
+  } finally {
+    polling = false;
+    pollTimer = setTimeout(pollReceived, 1000);
+  }
+}
+
+$('#btn-clear').addEventListener('click', async () => {
+  try {
+    const response = await fetch('/api/received', { method: 'DELETE' });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    resetList();
+  } catch (error) {
+    summaryEl.textContent = `Clear failed: ${describeError(error)}`;
+    summaryEl.classList.add('warn');
+    return;
+  }
+  pollReceived();
+});
+
+pollReceived();
+start();
