@@ -144,9 +144,15 @@ export declare class Client {
 /** Creates a client. In browsers the first call loads the `.wasm`. Invalid config rejects with an Error. */
 export declare function init(config: Config): Promise<Client>;
 
+/** The parts of a worker's execution context that edgecensus uses. */
+export interface ExecutionContextLike {
+  waitUntil(promise: Promise<unknown>): void;
+  passThroughOnException?(): void;
+}
+
 /** A Cloudflare-style module worker handler. */
-export interface ExportedHandler<Env = unknown> {
-  fetch(request: Request, env: Env, ctx: { waitUntil(p: Promise<unknown>): void }): Response | Promise<Response>;
+export interface ExportedHandler<Env = unknown, Ctx extends ExecutionContextLike = ExecutionContextLike> {
+  fetch(request: Request, env: Env, ctx: Ctx): Response | Promise<Response>;
 }
 
 /** What `instrument` adds to the handler's `ctx`, as `ctx.telemetry`. */
@@ -165,6 +171,6 @@ export interface WorkerTelemetry {
  * The client is created lazily on the first request (nothing runs at import time).
  */
 export declare function instrument<Env>(
-  handler: ExportedHandler<Env>,
+  handler: ExportedHandler<Env, ExecutionContextLike & { telemetry: WorkerTelemetry }>,
   config: Config | ((env: Env) => Config),
 ): ExportedHandler<Env>;

@@ -1,0 +1,51 @@
+// Compile-only check of the package's TypeScript declarations (pkg/index.d.ts): every public
+// call as a user would write it. Run by scripts/test with `tsc -p tests/types`.
+import { init, instrument, type Client, type Span, type SpanContext, type Diagnostics } from "edgecensus";
+
+async function page(): Promise<void> {
+  const client: Client = await init({
+    connectionString: "InstrumentationKey=k;IngestionEndpoint=http://127.0.0.1:1",
+    serviceName: "types",
+    sampler: { type: "probability", probability: 0.5 },
+    limits: { attributeCount: 10 },
+  });
+  const total: number = await client.withSpan("work", async (span: Span) => {
+    span.setAttribute("a", 1).setAttributes({ b: "x", c: true }).addEvent("e", { k: 1 });
+    span.setStatus("ok").updateName("renamed");
+    const child = client.startSpan("child", { kind: "client", parent: span, attributes: { n: 2 } });
+    child.recordException(new Error("x"));
+    child.end();
+    return 3;
+  });
+  const headers = new Headers();
+  client.inject(headers);
+  const context: SpanContext | null = client.extract({ traceparent: headers.get("traceparent") ?? undefined });
+  if (context) client.startSpan("remote", { parent: context }).end(Date.now());
+  const response: Response = await client.fetch("http://127.0.0.1:1/x", { method: "POST" });
+  const flushed = await client.flush();
+  const sent: number = flushed.sent + total + response.status;
+  const d: Diagnostics = client.diagnostics();
+  const dropped: number = d.dropped.queueFull ?? 0;
+  await client.shutdown();
+  void sent;
+  void dropped;
+}
+
+interface Env {
+  CONNECTION_STRING: string;
+}
+
+export default instrument<Env>(
+  {
+    async fetch(request, env, ctx) {
+      void env.CONNECTION_STRING;
+      ctx.telemetry.span.setAttribute("path", new URL(request.url).pathname);
+      const upstream = await ctx.telemetry.fetch("http://127.0.0.1:1/up");
+      ctx.waitUntil(ctx.telemetry.client.flush());
+      return new Response(await upstream.text());
+    },
+  },
+  (env) => ({ connectionString: env.CONNECTION_STRING }),
+);
+
+void page;
