@@ -146,6 +146,25 @@ export class Span {
   }
 }
 
+/** A measure registered with `measureInt` / `measureFloat`: pass it to `record`. */
+export class Measure {
+  constructor(id, name, kind) {
+    this._id = id;
+    this.name = name;
+    this.kind = kind;
+  }
+}
+
+/** An interned set of tags: build it once with `client.tagMap(...)`, record with it often. */
+export class TagMap {
+  constructor(id) {
+    this._id = id; // -1: invalid (recording with it is counted as invalid)
+  }
+}
+
+const AGGREGATIONS = { count: 0, sum: 1, lastValue: 2, distribution: 3 };
+const MAX_CACHED_TAG_MAPS = 1024;
+
 /** Reads one header from Headers, a Request, or a plain object (case-insensitively). */
 function readHeader(carrier, name) {
   if (!carrier || typeof carrier !== "object") return undefined;
@@ -186,6 +205,9 @@ function absoluteUrl(url) {
     return String(url);
   }
 }
+
+const EMPTY_TAGS = new TagMap(0);
+const INVALID_TAGS = new TagMap(-1);
 
 export class Client {
   #raw;
@@ -327,6 +349,79 @@ export class Client {
     if (response.status >= 400) span.setStatus("error", `HTTP ${response.status}`);
     span.end();
     return response;
+  }
+
+  measureInt(name, description, unit) {
+    return this.#measure(name, description, unit, true);
+  }
+  measureFloat(name, description, unit) {
+    return this.#measure(name, description, unit, false);
+  }
+  #measure(name, description = "", unit = "1", isInt) {
+    if (typeof name !== "string") throw new TypeError("edgecensus: a measure needs a string name");
+    const id = this.#raw.registerMeasure(name, String(description ?? ""), String(unit ?? "1"), isInt);
+    return new Measure(id, name, isInt ? "int" : "float");
+  }
+
+  registerView(view) {
+    if (!view || typeof view !== "object") throw new TypeError("edgecensus: registerView takes a view object");
+    const { name, description = "", measure, columns = [], aggregation = "count" } = view;
+    if (typeof name !== "string") throw new TypeError("edgecensus: a view needs a string name");
+    if (!(measure instanceof Measure)) throw new TypeError(`edgecensus: view ${JSON.stringify(name)} needs a measure from measureInt/measureFloat`);
+    if (!Array.isArray(columns) || !columns.every((c) => typeof c === "string")) {
+      throw new TypeError(`edgecensus: the columns of view ${JSON.stringify(name)} must be an array of tag keys`);
+    }
+    const type = typeof aggregation === "string" ? aggregation : aggregation?.type;
+    const code = AGGREGATIONS[type];
+    if (code === undefined) throw new TypeError(`edgecensus: unknown aggregation ${JSON.stringify(type)} (count, sum, lastValue, distribution)`);
+    const bounds = code === 3 ? aggregation.bounds : [];
+    if (!Array.isArray(bounds) || !bounds.every((b) => typeof b === "number")) {
+      throw new TypeError("edgecensus: a distribution needs `bounds`, an array of numbers");
+    }
+    this.#raw.registerView(name, String(description), measure._id, columns, code, Float64Array.from(bounds));
+  }
+
+  #tagMaps = new Map();
+  tagMap(tags) {
+    if (tags instanceof TagMap) return tags;
+    if (tags === undefined || tags === null) return EMPTY_TAGS;
+    if (typeof tags !== "object") {
+      this.#raw.countInvalid();
+      return INVALID_TAGS;
+    }
+    const keys = Object.keys(tags);
+    let cacheKey = "";
+    for (const key of keys) {
+      const value = tags[key];
+      if (typeof value !== "string") {
+        this.#raw.countInvalid();
+        return INVALID_TAGS;
+      }
+      cacheKey += key + "\u0000" + value + "\u0001";
+    }
+    let map = this.#tagMaps.get(cacheKey);
+    if (map === undefined) {
+      map = new TagMap(this.#raw.tagSet(keys, keys.map((k) => tags[k])));
+      if (this.#tagMaps.size >= MAX_CACHED_TAG_MAPS) this.#tagMaps.clear();
+      this.#tagMaps.set(cacheKey, map);
+    }
+    return map;
+  }
+
+  record(measure, value, tags) {
+    const map = tags instanceof TagMap ? tags : this.tagMap(tags);
+    if (!(measure instanceof Measure) || typeof value !== "number" || map._id < 0) return this.#raw.countInvalid();
+    this.#raw.record(measure._id, value, map._id);
+  }
+
+  recordMany(measurements, tags) {
+    if (!Array.isArray(measurements)) return this.#raw.countInvalid();
+    const map = tags instanceof TagMap ? tags : this.tagMap(tags);
+    for (const entry of measurements) this.record(entry?.[0], entry?.[1], map);
+  }
+
+  getMetrics() {
+    return this.#raw.getMetrics();
   }
 
   flush() {

@@ -34,6 +34,10 @@ export interface Config {
   maxBatchBytes?: number;
   /** Milliseconds between timed exports (default 5000 in pages and Node, 0 = no timer, the default in workerd). */
   exportIntervalMs?: number;
+  /** Milliseconds between metric exports (default 15000; 0 = only on flush, the default in workerd). */
+  metricsIntervalMs?: number;
+  /** Time series per view at most (default 1000); measurements for new tag combinations past it are counted in `seriesOverflow`. */
+  maxSeriesPerView?: number;
   /** Per-span limits; what they cut is counted in diagnostics. */
   limits?: {
     attributeCount?: number; // default 128
@@ -101,10 +105,71 @@ export interface Diagnostics {
   linksDropped: number;
   valuesTruncated: number;
   invalidInputs: number;
+  measurementsRecorded: number;
+  /** NaN/infinite values, fractions for int measures, negative Sum/Distribution values, invalid tag maps. */
+  measurementsInvalid: number;
+  /** Measurements a view could not keep because it had `maxSeriesPerView` series already. */
+  seriesOverflow: number;
   /** Items dropped, by reason: queueFull, rejected, network, httpStatus, tooLarge, shutdown. */
   dropped: Record<string, number>;
   /** The last internal error, if any (a message, never thrown). */
   lastError?: string;
+}
+
+/** A measure from `measureInt` / `measureFloat`. */
+export declare class Measure {
+  readonly name: string;
+  readonly kind: "int" | "float";
+}
+
+/** An interned tag set (keys and values: printable ASCII, at most 255 characters; values may be empty). */
+export declare class TagMap {
+  private readonly _id: number;
+}
+
+/** Bucket `i` of a distribution holds values in `[bounds[i-1], bounds[i])`; bounds strictly increasing and >= 0. */
+export type Aggregation =
+  | "count"
+  | "sum"
+  | "lastValue"
+  | { type: "count" | "sum" | "lastValue" }
+  | { type: "distribution"; bounds: number[] };
+
+export interface ViewDefinition {
+  name: string;
+  description?: string;
+  measure: Measure;
+  /** Tag keys: one time series per distinct combination of their values. */
+  columns?: string[];
+  aggregation: Aggregation;
+}
+
+/** One time series of a view, cumulative since the view was registered. */
+export interface MetricPoint {
+  tags: Record<string, string>;
+  /** Count, Sum and LastValue. */
+  value?: number;
+  /** Distribution. */
+  count?: number;
+  sum?: number;
+  mean?: number;
+  min?: number;
+  max?: number;
+  sumOfSquaredDeviation?: number;
+  bucketCounts?: number[];
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+}
+
+export interface Metric {
+  name: string;
+  description: string;
+  measure: { name: string; unit: string; kind: "int" | "float" };
+  aggregation: "count" | "sum" | "lastValue" | "distribution";
+  bounds?: number[];
+  columns: string[];
+  startTime: number;
+  series: MetricPoint[];
 }
 
 export interface FlushResult {
@@ -134,6 +199,19 @@ export declare class Client {
    * `traceparent` injected into the request. The parent is `options.parent` or the active span.
    */
   fetch(input: RequestInfo | URL, init?: RequestInit, options?: StartSpanOptions): Promise<Response>;
+  /** Registers a measure (or returns the existing one with the same definition); throws on an invalid or conflicting one. */
+  measureInt(name: string, description?: string, unit?: string): Measure;
+  measureFloat(name: string, description?: string, unit?: string): Measure;
+  /** Registers a view; the same definition again is a no-op, a conflicting one throws. It sees what is recorded from now on. */
+  registerView(view: ViewDefinition): void;
+  /** Interns tags once so that recording with them passes no strings. Invalid tags give a map that records nothing (counted). */
+  tagMap(tags: Record<string, string>): TagMap;
+  /** Records a value; never throws: invalid values are counted in `measurementsInvalid` / `invalidInputs`. */
+  record(measure: Measure, value: number, tags?: TagMap | Record<string, string>): void;
+  /** Records several measures against one tag map. */
+  recordMany(measurements: Array<[Measure, number]>, tags?: TagMap | Record<string, string>): void;
+  /** The current cumulative value of every series of every view. */
+  getMetrics(): Metric[];
   /** Sends everything queued so far; settles when each request has been answered (never rejects). */
   flush(): Promise<FlushResult>;
   diagnostics(): Diagnostics;

@@ -59,6 +59,12 @@ pub struct Diagnostics {
     pub links_dropped: u64,
     pub values_truncated: u64,
     pub invalid_inputs: u64,
+    pub measurements_recorded: u64,
+    /// Measurements refused: NaN or infinite, a fraction for an int measure, a negative value
+    /// for a Sum or Distribution, an unknown measure or tag map.
+    pub measurements_invalid: u64,
+    /// Measurements not recorded in a view because it had reached its series cap.
+    pub series_overflow: u64,
     dropped: [u64; DropReason::ALL.len()],
     pub last_error: Option<String>,
 }

@@ -14,6 +14,7 @@ pub mod export;
 pub mod ids;
 pub mod json;
 pub mod platform;
+pub mod stats;
 pub mod telemetry;
 pub mod time;
 pub mod trace;

@@ -42,9 +42,11 @@ pub enum ExportResponse {
 pub trait Host: Clock + Entropy {
     /// Starts sending `request`; the answer is handed back later to `Telemetry::on_response`.
     fn send(&mut self, request: ExportRequest);
-    /// Asks for one call to `Telemetry::on_timer` after `delay_ms`; an error says why no
+    /// Asks for one call to `Telemetry::on_timer` after `delay_ms` (replacing an earlier request); an error says why no
     /// timer could be set (exports then wait for a full batch or a flush).
     fn arm_timer(&mut self, delay_ms: u32) -> Result<(), String>;
+    /// Cancels the timer set by `arm_timer`, if any.
+    fn cancel_timer(&mut self);
     /// Writes a line for the console exporter.
     fn print(&mut self, line: &str);
     /// A flush started with ticket `ticket` has completed.

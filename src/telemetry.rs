@@ -12,6 +12,7 @@ use crate::azure::track_response;
 use crate::diagnostics::{Diagnostics, DropReason};
 use crate::export::batcher::{BatchLimits, Batcher};
 use crate::platform::{ExportRequest, ExportResponse, Host};
+use crate::stats::{Stats, StatsLimits};
 use crate::trace::{Sampler, SpanContext, SpanData, SpanKind, SpanLimits, StartedSpan, Tracer};
 
 /// `ai.internal.sdkVersion`.
@@ -23,8 +24,11 @@ pub struct Config {
     pub sampler: Sampler,
     pub limits: SpanLimits,
     pub batch: BatchLimits,
-    /// Milliseconds between timed exports; 0 exports only when a batch fills or on flush.
+    /// Milliseconds between timed span exports; 0 exports only when a batch fills or on flush.
     pub export_interval_ms: u32,
+    /// Milliseconds between metric exports; 0 exports metrics only on flush.
+    pub metrics_interval_ms: u32,
+    pub stats_limits: StatsLimits,
     pub console: bool,
     pub azure: Option<ConnectionString>,
     pub service_name: String,
@@ -38,6 +42,8 @@ impl Default for Config {
             limits: SpanLimits::default(),
             batch: BatchLimits::default(),
             export_interval_ms: 5_000,
+            metrics_interval_ms: 15_000,
+            stats_limits: StatsLimits::default(),
             console: false,
             azure: None,
             service_name: "edgecensus".into(),
@@ -61,6 +67,18 @@ struct AzureExporter {
     batcher: Batcher,
 }
 
+/// When the next timed exports are due (Unix nanoseconds), and what the host timer is set for.
+/// One host timer serves both: it is set for the earliest deadline.
+#[derive(Default)]
+struct Deadlines {
+    spans: Option<u64>,
+    metrics: Option<u64>,
+    armed_for: Option<u64>,
+}
+
+/// A timer may fire this early (by the platform clock) and still count as on time.
+const TIMER_SLACK_NANOS: u64 = 2_000_000;
+
 struct InFlight {
     id: u64,
     items: u64,
@@ -80,7 +98,9 @@ pub struct Telemetry<H: Host> {
     console: bool,
     azure: Option<AzureExporter>,
     export_interval_ms: u32,
-    timer_armed: bool,
+    metrics_interval_ms: u32,
+    timers: Deadlines,
+    pub stats: Stats,
     next_request_id: u64,
     in_flight: Vec<InFlight>,
     flushes: Vec<PendingFlush>,
@@ -107,7 +127,9 @@ impl<H: Host> Telemetry<H> {
             console: config.console,
             azure,
             export_interval_ms: config.export_interval_ms,
-            timer_armed: false,
+            metrics_interval_ms: config.metrics_interval_ms,
+            timers: Deadlines::default(),
+            stats: Stats::new(config.stats_limits),
             next_request_id: 1,
             in_flight: Vec::new(),
             flushes: Vec::new(),
@@ -125,6 +147,10 @@ impl<H: Host> Telemetry<H> {
     pub fn limits(&self) -> &SpanLimits {
         &self.tracer.limits
     }
+    /// Stats and counters together, for recording.
+    pub fn stats_and_diagnostics(&mut self) -> (&mut Stats, &mut Diagnostics) {
+        (&mut self.stats, &mut self.diag)
+    }
     /// Limits and counters together, for code that edits a span.
     pub fn limits_and_diagnostics(&mut self) -> (&SpanLimits, &mut Diagnostics) {
         (&self.tracer.limits, &mut self.diag)
@@ -136,7 +162,7 @@ impl<H: Host> Telemetry<H> {
     pub fn items_pending(&self) -> u64 {
         self.azure.as_ref().map_or(0, |a| a.batcher.len() as u64)
     }
-        pub fn is_shut_down(&self) -> bool {
+    pub fn is_shut_down(&self) -> bool {
         self.shut_down
     }
 
@@ -173,19 +199,78 @@ impl<H: Host> Telemetry<H> {
         self.after_enqueue();
     }
 
-    /// Sends full batches at once; otherwise makes sure the export timer is running.
+    /// Sends full batches at once; otherwise makes sure a timed export is due.
     fn after_enqueue(&mut self) {
         let Some(azure) = self.azure.as_ref() else { return };
         if azure.batcher.batch_ready() {
             self.send_batches(false);
         }
-        let waiting = self.azure.as_ref().is_some_and(|a| !a.batcher.is_empty());
-        if waiting && !self.timer_armed && self.export_interval_ms > 0 {
-            match self.host.arm_timer(self.export_interval_ms) {
-                Ok(()) => self.timer_armed = true,
-                Err(message) => self.diag.error(message),
-            }
+        let waiting = self.items_pending() > 0;
+        if waiting && self.timers.spans.is_none() && self.export_interval_ms > 0 && !self.shut_down {
+            self.timers.spans = Some(self.host.now_unix_nanos() + ms_to_nanos(self.export_interval_ms));
+            self.set_timer();
         }
+    }
+
+    /// Sets the host timer for the earliest deadline, unless it is already set for it or earlier.
+    fn set_timer(&mut self) {
+        let Some(next) = [self.timers.spans, self.timers.metrics].into_iter().flatten().min() else { return };
+        if self.timers.armed_for.is_some_and(|armed| armed <= next) {
+            return;
+        }
+        let now = self.host.now_unix_nanos();
+        let delay_ms = (next.saturating_sub(now) / 1_000_000).min(u64::from(u32::MAX)) as u32;
+        match self.host.arm_timer(delay_ms) {
+            Ok(()) => self.timers.armed_for = Some(next),
+            Err(message) => self.diag.error(message),
+        }
+    }
+
+    /// The host timer fired: runs the exports that are due and sets the timer for the next.
+    pub fn on_timer(&mut self) {
+        self.timers.armed_for = None;
+        let now = self.host.now_unix_nanos() + TIMER_SLACK_NANOS;
+        if self.timers.spans.is_some_and(|due| due <= now) {
+            self.timers.spans = None;
+            self.send_batches(true);
+        }
+        if self.timers.metrics.is_some_and(|due| due <= now) {
+            self.timers.metrics = Some(self.host.now_unix_nanos() + ms_to_nanos(self.metrics_interval_ms));
+            self.export_metrics();
+        }
+        self.set_timer();
+    }
+
+    /// Registers a view (see [`Stats::register_view`]) and, with the first one, starts the
+    /// metrics timer. Nothing starts before this call: no timer runs at import time.
+    pub fn register_view(&mut self, view: crate::stats::view::View) -> Result<(), crate::stats::view::DefinitionError> {
+        let now = self.host.now_unix_nanos();
+        self.stats.register_view(view, now)?;
+        if self.azure.is_some() && self.metrics_interval_ms > 0 && self.timers.metrics.is_none() && !self.shut_down {
+            self.timers.metrics = Some(now + ms_to_nanos(self.metrics_interval_ms));
+            self.set_timer();
+        }
+        Ok(())
+    }
+
+    /// Queues every series of every view (cumulative points) and sends them.
+    fn export_metrics(&mut self) {
+        let Some(azure) = self.azure.as_mut() else { return };
+        if self.stats.series_count() == 0 {
+            return;
+        }
+        let now = self.host.now_unix_nanos();
+        let diag = &mut self.diag;
+        let batcher = &mut azure.batcher;
+        let mut cuts = 0;
+        for view in self.stats.views() {
+            cuts += azure.encoder.encode_view(view, now, &mut |item| match batcher.push(item) {
+                Ok(()) => diag.items_queued += 1,
+                Err(reason) => diag.drop_items(reason, 1),
+            });
+        }
+        diag.values_truncated += u64::from(cuts);
+        self.send_batches(true);
     }
 
     /// Sends full batches, or with `all` everything queued.
@@ -207,15 +292,12 @@ impl<H: Host> Telemetry<H> {
         }
     }
 
-    /// The export timer fired.
-    pub fn on_timer(&mut self) {
-        self.timer_armed = false;
-        self.send_batches(true);
-    }
-
     /// Sends everything queued; `Host::flush_done(ticket, …)` follows once each request
     /// sent up to now has been answered (at once when none is in flight).
     pub fn flush(&mut self) -> u64 {
+        if !self.shut_down {
+            self.export_metrics();
+        }
         self.send_batches(true);
         let ticket = self.next_ticket;
         self.next_ticket += 1;
@@ -228,6 +310,8 @@ impl<H: Host> Telemetry<H> {
     pub fn shutdown(&mut self) -> u64 {
         let ticket = self.flush();
         self.shut_down = true;
+        self.timers = Deadlines::default();
+        self.host.cancel_timer();
         ticket
     }
 
@@ -291,6 +375,10 @@ impl<H: Host> Telemetry<H> {
     }
 }
 
+fn ms_to_nanos(ms: u32) -> u64 {
+    u64::from(ms) * 1_000_000
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -323,6 +411,9 @@ pub(crate) mod tests {
         fn arm_timer(&mut self, delay_ms: u32) -> Result<(), String> {
             self.timers.push(delay_ms);
             Ok(())
+        }
+        fn cancel_timer(&mut self) {
+            self.timers.push(0);
         }
         fn print(&mut self, line: &str) {
             self.printed.push(line.to_owned());
@@ -368,6 +459,7 @@ pub(crate) mod tests {
         end_one(&mut t, "c");
         assert_eq!(t.host.timers.len(), 1, "the armed timer is reused");
         assert_eq!(t.items_pending(), 1);
+        t.host.now += 5_000_000_000;
         t.on_timer();
         assert_eq!(t.items_pending(), 0);
         assert_eq!(t.host.sent.len(), 2);
@@ -447,6 +539,69 @@ pub(crate) mod tests {
         end_one(&mut t, "late");
         assert_eq!(t.diagnostics().dropped(DropReason::Shutdown), 1);
         assert!(t.host.sent.is_empty());
+    }
+
+    fn counter_view(t: &mut Telemetry<TestHost>) -> u32 {
+        use crate::stats::aggregation::Aggregation;
+        use crate::stats::view::{Measure, MeasureKind, View};
+        let m = t
+            .stats
+            .register_measure(Measure {
+                name: "presses".into(),
+                description: String::new(),
+                unit: "1".into(),
+                kind: MeasureKind::Int,
+            })
+            .unwrap();
+        let view = View {
+            name: "presses".into(),
+            description: String::new(),
+            measure: m,
+            columns: vec![],
+            aggregation: Aggregation::Count,
+        };
+        t.register_view(view).unwrap();
+        m
+    }
+
+    fn metric_items(t: &TestHost) -> usize {
+        t.sent.iter().map(|r| r.body.matches("\"MetricData\"").count()).sum()
+    }
+
+    #[test]
+    fn metrics_export_on_their_own_interval_through_the_one_host_timer() {
+        let mut t = Telemetry::new(config(100, 100), TestHost::default());
+        let m = counter_view(&mut t);
+        assert_eq!(t.host.timers, vec![15_000], "the first view starts the metrics timer");
+        t.stats.record(0, m, 1.0, &mut t.diag);
+        end_one(&mut t, "span"); // the span deadline (5 s) is earlier: the timer is set again
+        assert_eq!(t.host.timers, vec![15_000, 5_000]);
+        t.host.now += 5_000_000_000;
+        t.on_timer();
+        assert_eq!(t.host.sent.len(), 1, "the span is sent at 5 s");
+        assert_eq!(metric_items(&t.host), 0);
+        assert_eq!(t.host.timers.last(), Some(&9_999), "then the timer waits for the metrics");
+        t.host.now += 10_000_000_000;
+        t.on_timer();
+        assert_eq!(metric_items(&t.host), 1, "the count is exported at 15 s without any flush");
+        assert_eq!(t.host.timers.last(), Some(&15_000), "and every 15 s after");
+    }
+
+    #[test]
+    fn flush_exports_metrics_and_shutdown_stops_the_timer() {
+        let mut cfg = config(100, 100);
+        cfg.metrics_interval_ms = 0;
+        let mut t = Telemetry::new(cfg, TestHost::default());
+        let m = counter_view(&mut t);
+        assert!(t.host.timers.is_empty(), "no metrics timer when the interval is 0 (workers)");
+        t.flush();
+        assert!(t.host.sent.is_empty(), "no series, nothing to export");
+        t.stats.record(0, m, 1.0, &mut t.diag);
+        t.flush();
+        assert_eq!(metric_items(&t.host), 1);
+        t.shutdown();
+        assert_eq!(metric_items(&t.host), 2, "shutdown flushes the cumulative point again");
+        assert_eq!(t.host.timers.last(), Some(&0), "and cancels the timer");
     }
 
     #[test]

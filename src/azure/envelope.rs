@@ -11,7 +11,7 @@ use crate::trace::{AttributeValue, Attributes, SpanData, SpanKind, Status};
 
 /// The ingestion service's length limits (characters), from its schema: what is longer is cut
 /// here (and counted) rather than refused there.
-mod limit {
+pub(super) mod limit {
     pub const NAME: usize = 1024;
     pub const URL: usize = 2048;
     pub const CODE: usize = 1024;
@@ -67,6 +67,7 @@ impl EnvelopeEncoder {
         };
 
         self.open(&mut out, kind.envelope_name(), span.start_unix_nanos);
+        out.push(',');
         push_member(&mut out, "ai.operation.id", &trace_id);
         if let Some(parent) = span.parent_span_id {
             out.push(',');
@@ -130,6 +131,7 @@ impl EnvelopeEncoder {
         for event in &span.events {
             let mut out = String::with_capacity(256);
             self.open(&mut out, "Microsoft.ApplicationInsights.Message", event.time_unix_nanos);
+            out.push(',');
             push_member(&mut out, "ai.operation.id", &trace_id);
             out.push(',');
             push_member(&mut out, "ai.operation.parentId", &span_id);
@@ -144,7 +146,7 @@ impl EnvelopeEncoder {
     }
 
     /// Writes the envelope head up to and including the common tags, leaving `tags` open.
-    fn open(&self, out: &mut String, name: &str, time_unix_nanos: u64) {
+    pub(super) fn open(&self, out: &mut String, name: &str, time_unix_nanos: u64) {
         out.push_str("{\"ver\":1,");
         push_member(out, "name", name);
         out.push_str(",\"time\":\"");
@@ -153,7 +155,6 @@ impl EnvelopeEncoder {
         push_member(out, "iKey", &self.ikey);
         out.push_str(",\"tags\":{");
         out.push_str(&self.common_tags);
-        out.push(',');
     }
 }
 
@@ -262,10 +263,10 @@ fn cut(text: &str, max_chars: usize) -> &str {
 }
 
 /// Cuts values to their limits and counts how many it cut.
-struct Cutter(u32);
+pub(super) struct Cutter(pub u32);
 
 impl Cutter {
-    fn cut<'a>(&mut self, text: &'a str, max_chars: usize) -> &'a str {
+    pub fn cut<'a>(&mut self, text: &'a str, max_chars: usize) -> &'a str {
         let short = cut(text, max_chars);
         if short.len() < text.len() {
             self.0 += 1;
@@ -298,7 +299,7 @@ fn comma(out: &mut String, first: &mut bool) {
 }
 
 /// Writes `"key":"value"`.
-fn push_member(out: &mut String, key: &str, value: &str) {
+pub(super) fn push_member(out: &mut String, key: &str, value: &str) {
     push_string(out, key);
     out.push(':');
     push_string(out, value);

@@ -2,4 +2,5 @@
 
 pub mod connection_string;
 pub mod envelope;
+pub mod metrics;
 pub mod track_response;

@@ -9,6 +9,8 @@ use super::js;
 use crate::azure::connection_string::ConnectionString;
 use crate::config::{whole_number, ConfigError};
 use crate::ids::{SpanId, TraceId};
+use crate::stats::aggregation::{Aggregation, AggregationData};
+use crate::stats::view::{Measure, MeasureKind, View};
 use crate::telemetry::{Config, Telemetry};
 use crate::trace::span::{truncate, MAX_NAME_LENGTH};
 use crate::trace::{AttributeValue, Attributes, Event, Link, Sampler, SpanContext, SpanData, SpanKind, Status};
@@ -124,6 +126,70 @@ impl RawClient {
         }
     }
 
+    /// Registers a measure (or finds the same one); its index is what `record` takes.
+    #[wasm_bindgen(js_name = registerMeasure)]
+    pub fn register_measure(&self, name: &str, description: &str, unit: &str, is_int: bool) -> Result<u32, JsError> {
+        let measure = Measure {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            unit: unit.to_owned(),
+            kind: if is_int { MeasureKind::Int } else { MeasureKind::Float },
+        };
+        with_core(&self.core, |core| core.stats.register_measure(measure))
+            .ok_or_else(busy)?
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Registers a view. `aggregation`: 0 count, 1 sum, 2 last value, 3 distribution (`bounds`).
+    #[wasm_bindgen(js_name = registerView)]
+    pub fn register_view(
+        &self,
+        name: &str,
+        description: &str,
+        measure: u32,
+        columns: Vec<String>,
+        aggregation: u8,
+        bounds: Vec<f64>,
+    ) -> Result<(), JsError> {
+        let aggregation = match aggregation {
+            0 => Aggregation::Count,
+            1 => Aggregation::Sum,
+            2 => Aggregation::LastValue,
+            _ => Aggregation::distribution(bounds).map_err(|e| JsError::new(&format!("edgecensus: {e}")))?,
+        };
+        let view = View { name: name.to_owned(), description: description.to_owned(), measure, columns, aggregation };
+        with_core(&self.core, |core| core.register_view(view))
+            .ok_or_else(busy)?
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Interns a tag map; -1 (and counted) when a key or value is invalid.
+    #[wasm_bindgen(js_name = tagSet)]
+    pub fn tag_set(&self, keys: Vec<String>, values: Vec<String>) -> i32 {
+        with_core(&self.core, |core| {
+            let id = core.stats.tag_set(keys.into_iter().zip(values).collect());
+            id.map(|id| id as i32).unwrap_or_else(|_| {
+                core.diagnostics_mut().invalid_inputs += 1;
+                -1
+            })
+        })
+        .unwrap_or(-1)
+    }
+
+    /// Records `value` of measure `measure` against tag set `tag_set`: the hot path, three numbers.
+    pub fn record(&self, measure: u32, value: f64, tag_set: u32) {
+        with_core(&self.core, |core| {
+            let (stats, diag) = core.stats_and_diagnostics();
+            stats.record(tag_set, measure, value, diag);
+        });
+    }
+
+    /// The current cumulative metrics of every view, as plain objects.
+    #[wasm_bindgen(js_name = getMetrics)]
+    pub fn get_metrics(&self) -> JsValue {
+        with_core(&self.core, |core| metrics_to_js(core)).unwrap_or_else(|| js_sys::Array::new().into())
+    }
+
     /// Counts a value from JS that was refused (wrong type, NaN, missing name...).
     #[wasm_bindgen(js_name = countInvalid)]
     pub fn count_invalid(&self) {
@@ -138,10 +204,7 @@ impl RawClient {
 
     /// Flushes, stops the timer, and refuses later spans (counted as `shutdown` drops).
     pub fn shutdown(&self) -> Promise {
-        self.settle_with(|core| {
-            core.host.cancel_timer();
-            core.shutdown()
-        })
+        self.settle_with(|core| core.shutdown())
     }
 
     fn settle_with(&self, start: impl FnOnce(&mut Core) -> u64) -> Promise {
@@ -180,6 +243,9 @@ impl RawClient {
             js::set(&obj, "linksDropped", n(d.links_dropped));
             js::set(&obj, "valuesTruncated", n(d.values_truncated));
             js::set(&obj, "invalidInputs", n(d.invalid_inputs));
+            js::set(&obj, "measurementsRecorded", n(d.measurements_recorded));
+            js::set(&obj, "measurementsInvalid", n(d.measurements_invalid));
+            js::set(&obj, "seriesOverflow", n(d.series_overflow));
             let dropped = Object::new();
             for reason in crate::diagnostics::DropReason::ALL {
                 js::set(&dropped, reason.name(), n(d.dropped(reason)));
@@ -374,6 +440,66 @@ impl RawSpan {
     }
 }
 
+fn busy() -> JsError {
+    JsError::new("edgecensus: the client is busy (called from inside one of its own callbacks)")
+}
+
+/// `getMetrics()`: one object per view with its series, values as of now.
+fn metrics_to_js(core: &Core) -> JsValue {
+    let now_ms = core.now() as f64 / 1e6;
+    let list = js_sys::Array::new();
+    for view in core.stats.views() {
+        let v = &view.view;
+        let obj = Object::new();
+        js::set(&obj, "name", v.name.as_str());
+        js::set(&obj, "description", v.description.as_str());
+        if let Some(m) = core.stats.measure(v.measure) {
+            let measure = Object::new();
+            js::set(&measure, "name", m.name.as_str());
+            js::set(&measure, "unit", m.unit.as_str());
+            js::set(&measure, "kind", if m.kind == MeasureKind::Int { "int" } else { "float" });
+            js::set(&obj, "measure", measure);
+        }
+        js::set(&obj, "aggregation", v.aggregation.name());
+        if let Aggregation::Distribution(bounds) = &v.aggregation {
+            js::set(&obj, "bounds", bounds.iter().map(|b| JsValue::from_f64(*b)).collect::<js_sys::Array>());
+        }
+        js::set(&obj, "columns", v.columns.iter().map(|c| JsValue::from_str(c)).collect::<js_sys::Array>());
+        js::set(&obj, "startTime", view.start_unix_nanos as f64 / 1e6);
+        let series = js_sys::Array::new();
+        for s in &view.series {
+            let point = Object::new();
+            let tags = Object::new();
+            for (column, value) in v.columns.iter().zip(&s.tag_values) {
+                if let Some(value) = value {
+                    js::set(&tags, column, value.as_str());
+                }
+            }
+            js::set(&point, "tags", tags);
+            match &s.data {
+                AggregationData::Count(n) => js::set(&point, "value", *n as f64),
+                AggregationData::Sum(x) | AggregationData::LastValue(x) => js::set(&point, "value", *x),
+                AggregationData::Distribution(d) => {
+                    js::set(&point, "count", d.count as f64);
+                    js::set(&point, "sum", d.sum());
+                    js::set(&point, "mean", d.mean);
+                    js::set(&point, "min", d.min);
+                    js::set(&point, "max", d.max);
+                    js::set(&point, "sumOfSquaredDeviation", d.sum_of_squared_deviation);
+                    let buckets =
+                        d.bucket_counts.iter().map(|c| JsValue::from_f64(*c as f64)).collect::<js_sys::Array>();
+                    js::set(&point, "bucketCounts", buckets);
+                }
+            }
+            js::set(&point, "timestamp", now_ms);
+            series.push(&point);
+        }
+        js::set(&obj, "series", series);
+        list.push(&obj);
+    }
+    list.into()
+}
+
 /// Reads and validates the JS configuration object.
 fn read_config(raw: &JsValue) -> Result<Config, ConfigError> {
     if !raw.is_object() {
@@ -419,6 +545,12 @@ fn read_config(raw: &JsValue) -> Result<Config, ConfigError> {
     }
     if let Some(n) = count("exportIntervalMs", 0.0, 86_400_000.0)? {
         config.export_interval_ms = n as u32;
+    }
+    if let Some(n) = count("metricsIntervalMs", 0.0, 86_400_000.0)? {
+        config.metrics_interval_ms = n as u32;
+    }
+    if let Some(n) = count("maxSeriesPerView", 1.0, 100_000.0)? {
+        config.stats_limits.max_series_per_view = n as usize;
     }
     let limits = field("limits");
     if let Some(limits) = optional(&limits, "limits")? {

@@ -72,13 +72,6 @@ impl WasmHost {
             self.flush_resolvers.push((ticket, resolve));
         }
     }
-
-    /// Cancels the export timer (shutdown).
-    pub fn cancel_timer(&mut self) {
-        if let Some(id) = self.timer_id.take() {
-            let _ = js::clear_timeout(&id);
-        }
-    }
 }
 
 pub fn flush_result_object(result: &FlushResult) -> JsValue {
@@ -123,7 +116,14 @@ impl Host for WasmHost {
         });
     }
 
+    fn cancel_timer(&mut self) {
+        if let Some(id) = self.timer_id.take() {
+            let _ = js::clear_timeout(&id);
+        }
+    }
+
     fn arm_timer(&mut self, delay_ms: u32) -> Result<(), String> {
+        self.cancel_timer();
         let me = self.me.clone();
         let callback = self.timer_callback.get_or_insert_with(|| {
             Closure::new(move || {

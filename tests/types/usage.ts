@@ -22,6 +22,15 @@ async function page(): Promise<void> {
   const context: SpanContext | null = client.extract({ traceparent: headers.get("traceparent") ?? undefined });
   if (context) client.startSpan("remote", { parent: context }).end(Date.now());
   const response: Response = await client.fetch("http://127.0.0.1:1/x", { method: "POST" });
+  const presses = client.measureInt("presses", "Button presses", "1");
+  const latency = client.measureFloat("latency", "Latency", "ms");
+  client.registerView({ name: "presses", measure: presses, columns: ["button"], aggregation: "count" });
+  client.registerView({ name: "latency", measure: latency, aggregation: { type: "distribution", bounds: [10, 100] } });
+  const tags = client.tagMap({ button: "buy" });
+  client.record(presses, 1, tags);
+  client.recordMany([[presses, 1], [latency, 12.5]], { button: "sell" });
+  const count: number | undefined = client.getMetrics()[0]?.series[0]?.value;
+  void count;
   const flushed = await client.flush();
   const sent: number = flushed.sent + total + response.status;
   const d: Diagnostics = client.diagnostics();

@@ -1,0 +1,149 @@
+//! Tags as OpenCensus defines them, and the interned tag sets that measurements are recorded against.
+//!
+//! A tag key is 1 to 255 printable ASCII characters, a value 0 to 255. A tag set is interned
+//! once into a small integer id, so recording against it later moves no strings.
+
+use std::collections::HashMap;
+
+/// The longest tag key or value, in characters.
+pub const MAX_TAG_LENGTH: usize = 255;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TagError {
+    EmptyKey,
+    TooLong,
+    /// A character outside printable ASCII (0x20..=0x7E).
+    NotPrintable,
+    /// The client already holds as many distinct tag sets as it may.
+    TooManyTagSets,
+}
+
+impl core::fmt::Display for TagError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            TagError::EmptyKey => "tag keys must not be empty",
+            TagError::TooLong => "tag keys and values are at most 255 characters",
+            TagError::NotPrintable => "tag keys and values must be printable ASCII",
+            TagError::TooManyTagSets => "too many distinct tag sets",
+        })
+    }
+}
+
+fn printable(text: &str) -> Result<(), TagError> {
+    if text.len() > MAX_TAG_LENGTH {
+        return Err(TagError::TooLong);
+    }
+    if text.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        Ok(())
+    } else {
+        Err(TagError::NotPrintable)
+    }
+}
+
+pub fn validate_key(key: &str) -> Result<(), TagError> {
+    if key.is_empty() {
+        return Err(TagError::EmptyKey);
+    }
+    printable(key)
+}
+
+pub fn validate_value(value: &str) -> Result<(), TagError> {
+    printable(value)
+}
+
+/// The id of the empty tag set, which always exists.
+pub const EMPTY_TAG_SET: u32 = 0;
+
+/// Interned tag sets: sorted by key, one value per key (the last given wins).
+pub struct TagSets {
+    sets: Vec<Vec<(String, String)>>,
+    ids: HashMap<Vec<(String, String)>, u32>,
+    max_sets: usize,
+}
+
+impl TagSets {
+    pub fn new(max_sets: usize) -> TagSets {
+        let mut ids = HashMap::new();
+        ids.insert(Vec::new(), EMPTY_TAG_SET);
+        TagSets { sets: vec![Vec::new()], ids, max_sets: max_sets.max(1) }
+    }
+
+    /// Validates and interns `pairs`, returning the set's id.
+    pub fn intern(&mut self, mut pairs: Vec<(String, String)>) -> Result<u32, TagError> {
+        for (key, value) in &pairs {
+            validate_key(key)?;
+            validate_value(value)?;
+        }
+        // Stable sort keeps the given order among equal keys, so keeping the last wins.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut unique: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+        for pair in pairs {
+            match unique.last_mut() {
+                Some(last) if last.0 == pair.0 => *last = pair,
+                _ => unique.push(pair),
+            }
+        }
+        if let Some(&id) = self.ids.get(&unique) {
+            return Ok(id);
+        }
+        if self.sets.len() >= self.max_sets {
+            return Err(TagError::TooManyTagSets);
+        }
+        let id = self.sets.len() as u32;
+        self.ids.insert(unique.clone(), id);
+        self.sets.push(unique);
+        Ok(id)
+    }
+
+    pub fn get(&self, id: u32) -> Option<&[(String, String)]> {
+        self.sets.get(id as usize).map(Vec::as_slice)
+    }
+
+    /// The value of `key` in set `id`.
+    pub fn value(&self, id: u32, key: &str) -> Option<&str> {
+        let set = self.get(id)?;
+        set.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok().map(|i| set[i].1.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn validation_follows_opencensus() {
+        assert_eq!(validate_key(""), Err(TagError::EmptyKey));
+        assert_eq!(validate_key(&"k".repeat(255)), Ok(()));
+        assert_eq!(validate_key(&"k".repeat(256)), Err(TagError::TooLong));
+        assert_eq!(validate_value(""), Ok(()));
+        assert_eq!(validate_value("a b~!"), Ok(()));
+        assert_eq!(validate_value("tab\there"), Err(TagError::NotPrintable));
+        assert_eq!(validate_value("é"), Err(TagError::NotPrintable));
+        assert_eq!(validate_key("del\u{7f}"), Err(TagError::NotPrintable));
+    }
+
+    #[test]
+    fn sets_are_interned_regardless_of_order_and_the_last_value_wins() {
+        let mut sets = TagSets::new(10);
+        let a = sets.intern(pairs(&[("b", "2"), ("a", "1")])).unwrap();
+        let b = sets.intern(pairs(&[("a", "1"), ("b", "2")])).unwrap();
+        let c = sets.intern(pairs(&[("a", "0"), ("b", "2"), ("a", "1")])).unwrap();
+        assert_eq!((a, b, c), (1, 1, 1));
+        assert_eq!(sets.value(a, "a"), Some("1"));
+        assert_eq!(sets.value(a, "z"), None);
+        assert_eq!(sets.intern(Vec::new()), Ok(EMPTY_TAG_SET));
+    }
+
+    #[test]
+    fn invalid_tags_and_the_cap_are_errors() {
+        let mut sets = TagSets::new(2);
+        assert_eq!(sets.intern(pairs(&[("", "v")])), Err(TagError::EmptyKey));
+        assert_eq!(sets.intern(pairs(&[("k", "1")])), Ok(1));
+        assert_eq!(sets.intern(pairs(&[("k", "2")])), Err(TagError::TooManyTagSets));
+        assert_eq!(sets.intern(pairs(&[("k", "1")])), Ok(1), "known sets still resolve at the cap");
+    }
+}
