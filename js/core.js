@@ -134,6 +134,7 @@ export class Span {
       message = "unreadable exception";
     }
     this.#raw.recordException(type, message, stack);
+    if (error !== null && (typeof error === "object" || typeof error === "function")) reported.add(error);
     return this;
   }
   updateName(name) {
@@ -143,6 +144,182 @@ export class Span {
   }
   end(endTime) {
     this.#raw.end(timeArg(endTime));
+  }
+}
+
+/** Errors already reported (on a span), so that the page's error handlers do not report them twice. */
+const reported = new WeakSet();
+
+const SEVERITIES = { debug: 0, verbose: 0, trace: 0, info: 1, information: 1, warning: 2, warn: 2, error: 3, critical: 4, fatal: 4 };
+
+/** Text for a log message or property value that is not a string. */
+function asText(value) {
+  if (typeof value === "string") return value;
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  if (value !== null && typeof value === "object") {
+    try {
+      return JSON.stringify(value) ?? String(value);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
+  return String(value);
+}
+
+/** Properties as two arrays of strings; undefined, functions and symbols are counted and skipped. */
+function propertyArrays(client, properties) {
+  const keys = [];
+  const values = [];
+  if (properties === undefined || properties === null) return [keys, values];
+  if (typeof properties !== "object") {
+    client.countInvalid();
+    return [keys, values];
+  }
+  for (const key of Object.keys(properties)) {
+    const value = properties[key];
+    if (value === undefined || typeof value === "function" || typeof value === "symbol") {
+      client.countInvalid();
+      continue;
+    }
+    keys.push(key);
+    values.push(asText(value));
+  }
+  return [keys, values];
+}
+
+/** An error, its `cause`s and an AggregateError's `errors`, flattened with links to the outer one. */
+function exceptionChain(error) {
+  const types = [];
+  const messages = [];
+  const stacks = [];
+  const outer = [];
+  const seen = new Set();
+  const visit = (e, parent) => {
+    if (types.length >= 32) return;
+    if (e !== null && typeof e === "object") {
+      if (seen.has(e)) return;
+      seen.add(e);
+    }
+    const index = types.length;
+    let type = "Error";
+    let message = "";
+    let stack = "";
+    try {
+      if (e !== null && typeof e === "object" && ("message" in e || "stack" in e)) {
+        type = String(e.name ?? e.constructor?.name ?? "Error");
+        message = String(e.message ?? "");
+        stack = typeof e.stack === "string" ? e.stack : "";
+      } else if (e !== null && typeof e === "object") {
+        type = String(e.constructor?.name ?? "Object");
+        message = asText(e);
+      } else {
+        type = typeof e;
+        message = String(e);
+      }
+    } catch {
+      message = "unreadable exception";
+    }
+    types.push(type);
+    messages.push(message);
+    stacks.push(stack);
+    outer.push(parent);
+    try {
+      if (Array.isArray(e?.errors)) for (const inner of e.errors) visit(inner, index);
+      if (e !== null && typeof e === "object" && "cause" in e && e.cause !== undefined) visit(e.cause, index);
+    } catch {}
+  };
+  visit(error, -1);
+  return { types, messages, stacks, outer };
+}
+
+/** A named logger: `debug`, `info`, `warning` (`warn`), `error`, `critical`, `exception`. */
+export class Logger {
+  #client;
+  #name;
+  constructor(client, name) {
+    this.#client = client;
+    this.#name = name;
+  }
+  get name() {
+    return this.#name;
+  }
+  debug(message, properties) {
+    this.#client.writeLog(0, message, properties, this.#name);
+  }
+  info(message, properties) {
+    this.#client.writeLog(1, message, properties, this.#name);
+  }
+  warning(message, properties) {
+    this.#client.writeLog(2, message, properties, this.#name);
+  }
+  warn(message, properties) {
+    this.#client.writeLog(2, message, properties, this.#name);
+  }
+  error(message, properties) {
+    this.#client.writeLog(3, message, properties, this.#name);
+  }
+  critical(message, properties) {
+    this.#client.writeLog(4, message, properties, this.#name);
+  }
+  exception(error, properties) {
+    this.#client.trackException(error, { properties: { ...properties, loggerName: this.#name } });
+  }
+}
+
+/** Keeps at most `burst` events, refilled at `perSecond`: a flood of console output cannot flood the exporter. */
+function rateLimiter(perSecond, burst) {
+  let tokens = burst;
+  let last = Date.now();
+  return () => {
+    const now = Date.now();
+    tokens = Math.min(burst, tokens + ((now - last) / 1000) * perSecond);
+    last = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+}
+
+/**
+ * Browser auto-capture (opt-in): `error` and `unhandledrejection` events become exceptions,
+ * and with `console: true`, console.warn/error become logs (never recursing, rate-limited).
+ */
+function installCapture(client, raw, capture) {
+  const target = globalThis;
+  if (!capture || typeof target.addEventListener !== "function") return;
+  if (capture.errors !== false) {
+    target.addEventListener("error", (event) => {
+      const error = event.error ?? event.message;
+      if (error === undefined || (error !== null && typeof error === "object" && reported.has(error))) return;
+      const properties = { handledAt: "window.onerror" };
+      if (event.filename) properties.fileName = event.filename;
+      if (event.lineno) properties.line = event.lineno;
+      client.trackException(error, { properties, severity: "critical" });
+    });
+    target.addEventListener("unhandledrejection", (event) => {
+      const reason = event.reason;
+      if (reason !== null && typeof reason === "object" && reported.has(reason)) return;
+      client.trackException(reason, { properties: { handledAt: "unhandledrejection" }, severity: "critical" });
+    });
+  }
+  if (capture.console && typeof console === "object") {
+    const allow = rateLimiter(capture.consoleRate ?? 10, capture.consoleBurst ?? 50);
+    let inside = false;
+    for (const [method, severity] of [["warn", 2], ["error", 3]]) {
+      const original = console[method];
+      if (typeof original !== "function") continue;
+      console[method] = function (...args) {
+        original.apply(this, args);
+        if (inside) return; // our own output, or a logger that logs: never recurse
+        inside = true;
+        try {
+          if (allow()) client.writeLog(severity, args.map(asText).join(" "), { source: `console.${method}` }, "console");
+          else raw.dropRateLimited();
+        } finally {
+          inside = false;
+        }
+      };
+    }
   }
 }
 
@@ -351,6 +528,35 @@ export class Client {
     return response;
   }
 
+  /** A named logger. */
+  logger(name) {
+    return new Logger(this, typeof name === "string" ? name : "");
+  }
+
+  /** Writes a log message at `level` (debug, info, warning, error, critical). */
+  log(level, message, properties) {
+    const severity = SEVERITIES[level];
+    if (severity === undefined) this.#raw.countInvalid();
+    this.writeLog(severity ?? 1, message, properties, "");
+  }
+
+  /** @internal */
+  writeLog(severity, message, properties, loggerName) {
+    const [keys, values] = propertyArrays(this.#raw, properties);
+    const active = this.#context.active();
+    this.#raw.log(severity, asText(message), loggerName, keys, values, active ? active._raw.asParent() : undefined);
+  }
+
+  /** Reports an exception (an Error, an error with `cause`s, an AggregateError, or any thrown value). */
+  trackException(error, options) {
+    const chain = exceptionChain(error);
+    const [keys, values] = propertyArrays(this.#raw, options?.properties);
+    const severity = SEVERITIES[options?.severity] ?? 3;
+    const active = options?.span instanceof Span ? options.span : this.#context.active();
+    this.#raw.exception(severity, chain.types, chain.messages, chain.stacks, Int32Array.from(chain.outer), keys, values, active ? active._raw.asParent() : undefined);
+    if (error !== null && (typeof error === "object" || typeof error === "function")) reported.add(error);
+  }
+
   measureInt(name, description, unit) {
     return this.#measure(name, description, unit, true);
   }
@@ -445,7 +651,10 @@ export function makeApi({ load, loadAsyncLocalStorage, defaults = {} }) {
     await load();
     if (!context) context = contextManager(await loadAsyncLocalStorage?.());
     const merged = config && typeof config === "object" ? { ...defaults, ...config } : config;
-    return new Client(new RawClient(merged), context);
+    const raw = new RawClient(merged);
+    const client = new Client(raw, context);
+    installCapture(client, raw, merged.capture);
+    return client;
   }
 
   function instrument(handler, config) {

@@ -34,6 +34,13 @@ export interface Config {
   maxBatchBytes?: number;
   /** Milliseconds between timed exports (default 5000 in pages and Node, 0 = no timer, the default in workerd). */
   exportIntervalMs?: number;
+  /**
+   * Browser auto-capture (off unless set): `errors` (default true when `capture` is given) sends
+   * `error` and `unhandledrejection` events as exceptions; `console` sends console.warn/error as
+   * logs, at most `consoleBurst` (50) at once and `consoleRate` (10) per second after that
+   * (the rest counted in `dropped.rateLimited`).
+   */
+  capture?: { errors?: boolean; console?: boolean; consoleRate?: number; consoleBurst?: number };
   /** Milliseconds between metric exports (default 15000; 0 = only on flush, the default in workerd). */
   metricsIntervalMs?: number;
   /** Time series per view at most (default 1000); measurements for new tag combinations past it are counted in `seriesOverflow`. */
@@ -105,12 +112,14 @@ export interface Diagnostics {
   linksDropped: number;
   valuesTruncated: number;
   invalidInputs: number;
+  logsRecorded: number;
+  exceptionsRecorded: number;
   measurementsRecorded: number;
   /** NaN/infinite values, fractions for int measures, negative Sum/Distribution values, invalid tag maps. */
   measurementsInvalid: number;
   /** Measurements a view could not keep because it had `maxSeriesPerView` series already. */
   seriesOverflow: number;
-  /** Items dropped, by reason: queueFull, rejected, network, httpStatus, tooLarge, shutdown. */
+  /** Items dropped, by reason: queueFull, rejected, network, httpStatus, tooLarge, shutdown, rateLimited. */
   dropped: Record<string, number>;
   /** The last internal error, if any (a message, never thrown). */
   lastError?: string;
@@ -172,6 +181,31 @@ export interface Metric {
   series: MetricPoint[];
 }
 
+/** Log levels, mapped to Application Insights severityLevel 0 (Verbose) to 4 (Critical). */
+export type LogLevel = "debug" | "info" | "warning" | "error" | "critical";
+
+/** Log properties (custom dimensions); non-string values are sent as text (objects as JSON). */
+export type Properties = Record<string, unknown>;
+
+export declare class Logger {
+  readonly name: string;
+  debug(message: unknown, properties?: Properties): void;
+  info(message: unknown, properties?: Properties): void;
+  warning(message: unknown, properties?: Properties): void;
+  warn(message: unknown, properties?: Properties): void;
+  error(message: unknown, properties?: Properties): void;
+  critical(message: unknown, properties?: Properties): void;
+  exception(error: unknown, properties?: Properties): void;
+}
+
+export interface TrackExceptionOptions {
+  properties?: Properties;
+  /** Default "error". */
+  severity?: LogLevel;
+  /** The span to correlate with (default: the active span). */
+  span?: Span;
+}
+
 export interface FlushResult {
   /** Items answered by the exporters during this flush. */
   sent: number;
@@ -199,6 +233,16 @@ export declare class Client {
    * `traceparent` injected into the request. The parent is `options.parent` or the active span.
    */
   fetch(input: RequestInfo | URL, init?: RequestInit, options?: StartSpanOptions): Promise<Response>;
+  /** A named logger; logs written while a span is active are correlated with it. */
+  logger(name?: string): Logger;
+  /** Writes a log message (Application Insights `Message`). An unknown level counts as invalid and logs as info. */
+  log(level: LogLevel, message: unknown, properties?: Properties): void;
+  /**
+   * Reports an exception (Application Insights `Exception`, stack parsed into frames): an Error,
+   * an error with `cause`s or an AggregateError (each inner error linked to its outer one), or any
+   * thrown value. Never throws.
+   */
+  trackException(error: unknown, options?: TrackExceptionOptions): void;
   /** Registers a measure (or returns the existing one with the same definition); throws on an invalid or conflicting one. */
   measureInt(name: string, description?: string, unit?: string): Measure;
   measureFloat(name: string, description?: string, unit?: string): Measure;

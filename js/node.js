@@ -2,7 +2,7 @@
 import { initSync } from "./edgecensus.js";
 import { readFileSync } from "node:fs";
 import { AsyncLocalStorage } from "node:async_hooks";
-import { makeApi, Client, Span, Measure, TagMap } from "./core.js";
+import { makeApi, Client, Span, Measure, TagMap, Logger } from "./core.js";
 
 let loaded = false;
 function load() {
@@ -13,4 +13,4 @@ function load() {
 }
 
 export const { init, instrument } = makeApi({ load, loadAsyncLocalStorage: () => AsyncLocalStorage });
-export { Client, Span, Measure, TagMap };
+export { Client, Span, Measure, TagMap, Logger };

@@ -3,7 +3,7 @@
 // No export timer by default: hand client.flush() to ctx.waitUntil (instrument() does).
 import { initSync } from "./edgecensus.js";
 import wasmModule from "./edgecensus_bg.wasm";
-import { makeApi, Client, Span, Measure, TagMap } from "./core.js";
+import { makeApi, Client, Span, Measure, TagMap, Logger } from "./core.js";
 
 let loaded = false;
 function load() {
@@ -23,4 +23,4 @@ async function loadAsyncLocalStorage() {
 }
 
 export const { init, instrument } = makeApi({ load, loadAsyncLocalStorage, defaults: { exportIntervalMs: 0, metricsIntervalMs: 0 } });
-export { Client, Span, Measure, TagMap };
+export { Client, Span, Measure, TagMap, Logger };

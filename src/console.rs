@@ -1,6 +1,7 @@
-//! The console exporter's line format: one readable line per finished span.
+//! The console exporter's line format: one readable line per finished span, log or exception.
 
-use crate::trace::{SpanData, Status};
+use crate::log::{ExceptionRecord, LogRecord, Severity};
+use crate::trace::{Attributes, SpanData, Status};
 
 /// `[edgecensus] span GET /x (server) trace=… span=… parent=… 12.345 ms ok {k=v, …}`
 pub fn format_span(span: &SpanData) -> String {
@@ -42,23 +43,69 @@ pub fn format_span(span: &SpanData) -> String {
             }
         }
     }
-    if !span.attributes.entries.is_empty() {
-        line.push_str(" {");
-        for (i, (key, value)) in span.attributes.entries.iter().enumerate() {
-            if i > 0 {
-                line.push_str(", ");
-            }
-            line.push_str(key);
-            line.push('=');
-            value.push_text(&mut line);
-        }
-        line.push('}');
-    }
+    push_attributes(&mut line, &span.attributes);
     if !span.events.is_empty() {
         line.push_str(" events=");
         crate::json::push_u64(&mut line, span.events.len() as u64);
     }
     line
+}
+
+/// `[edgecensus] log warning storage: disk almost full {k=v}`
+pub fn format_log(record: &LogRecord) -> String {
+    let mut line = String::with_capacity(64 + record.message.len());
+    line.push_str("[edgecensus] log ");
+    line.push_str(severity_name(record.severity));
+    if !record.logger.is_empty() {
+        line.push(' ');
+        line.push_str(&record.logger);
+        line.push(':');
+    }
+    line.push(' ');
+    line.push_str(&record.message);
+    push_attributes(&mut line, &record.properties);
+    line
+}
+
+/// `[edgecensus] exception TypeError: x is undefined (2 frames)`
+pub fn format_exception(record: &ExceptionRecord) -> String {
+    let mut line = String::from("[edgecensus] exception");
+    for e in &record.exceptions {
+        line.push(' ');
+        line.push_str(&e.type_name);
+        line.push_str(": ");
+        line.push_str(&e.message);
+        line.push(';');
+    }
+    line.pop();
+    push_attributes(&mut line, &record.properties);
+    line
+}
+
+fn severity_name(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Verbose => "debug",
+        Severity::Information => "info",
+        Severity::Warning => "warning",
+        Severity::Error => "error",
+        Severity::Critical => "critical",
+    }
+}
+
+fn push_attributes(line: &mut String, attributes: &Attributes) {
+    if attributes.entries.is_empty() {
+        return;
+    }
+    line.push_str(" {");
+    for (i, (key, value)) in attributes.entries.iter().enumerate() {
+        if i > 0 {
+            line.push_str(", ");
+        }
+        line.push_str(key);
+        line.push('=');
+        value.push_text(line);
+    }
+    line.push('}');
 }
 
 #[cfg(test)]

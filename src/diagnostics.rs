@@ -17,16 +17,19 @@ pub enum DropReason {
     TooLarge,
     /// The item arrived after `shutdown()`.
     Shutdown,
+    /// Console capture was over its rate limit.
+    RateLimited,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 6] = [
+    pub const ALL: [DropReason; 7] = [
         DropReason::QueueFull,
         DropReason::Rejected,
         DropReason::Network,
         DropReason::HttpStatus,
         DropReason::TooLarge,
         DropReason::Shutdown,
+        DropReason::RateLimited,
     ];
 
     /// The name used in the JS diagnostics object.
@@ -38,6 +41,7 @@ impl DropReason {
             DropReason::HttpStatus => "httpStatus",
             DropReason::TooLarge => "tooLarge",
             DropReason::Shutdown => "shutdown",
+            DropReason::RateLimited => "rateLimited",
         }
     }
 }
@@ -59,6 +63,8 @@ pub struct Diagnostics {
     pub links_dropped: u64,
     pub values_truncated: u64,
     pub invalid_inputs: u64,
+    pub logs_recorded: u64,
+    pub exceptions_recorded: u64,
     pub measurements_recorded: u64,
     /// Measurements refused: NaN or infinite, a fraction for an int measure, a negative value
     /// for a Sum or Distribution, an unknown measure or tag map.

@@ -13,6 +13,7 @@ pub mod diagnostics;
 pub mod export;
 pub mod ids;
 pub mod json;
+pub mod log;
 pub mod platform;
 pub mod stats;
 pub mod telemetry;

@@ -11,6 +11,7 @@ use crate::azure::envelope::{EnvelopeContext, EnvelopeEncoder};
 use crate::azure::track_response;
 use crate::diagnostics::{Diagnostics, DropReason};
 use crate::export::batcher::{BatchLimits, Batcher};
+use crate::log::{ExceptionRecord, LogRecord};
 use crate::platform::{ExportRequest, ExportResponse, Host};
 use crate::stats::{Stats, StatsLimits};
 use crate::trace::{Sampler, SpanContext, SpanData, SpanKind, SpanLimits, StartedSpan, Tracer};
@@ -196,6 +197,46 @@ impl<H: Host> Telemetry<H> {
             Err(reason) => diag.drop_items(reason, 1),
         });
         diag.values_truncated += u64::from(cuts);
+        self.after_enqueue();
+    }
+
+    /// Takes a log record: prints it (console exporter), encodes and queues it.
+    pub fn log(&mut self, record: LogRecord) {
+        self.diag.logs_recorded += 1;
+        if self.console {
+            self.host.print(&crate::console::format_log(&record));
+        }
+        if let Some(azure) = self.azure.as_ref() {
+            let (item, cuts) = azure.encoder.encode_log(&record);
+            self.diag.values_truncated += u64::from(cuts);
+            self.enqueue(item);
+        }
+    }
+
+    /// Takes an exception record: prints it (console exporter), encodes and queues it.
+    pub fn exception(&mut self, record: ExceptionRecord) {
+        self.diag.exceptions_recorded += 1;
+        if self.console {
+            self.host.print(&crate::console::format_exception(&record));
+        }
+        if let Some(azure) = self.azure.as_ref() {
+            let (item, cuts) = azure.encoder.encode_exception(&record);
+            self.diag.values_truncated += u64::from(cuts);
+            self.enqueue(item);
+        }
+    }
+
+    /// Queues one encoded item for the Azure exporter (or counts why it cannot be).
+    fn enqueue(&mut self, item: String) {
+        let Some(azure) = self.azure.as_mut() else { return };
+        if self.shut_down {
+            self.diag.drop_items(DropReason::Shutdown, 1);
+            return;
+        }
+        match azure.batcher.push(item) {
+            Ok(()) => self.diag.items_queued += 1,
+            Err(reason) => self.diag.drop_items(reason, 1),
+        }
         self.after_enqueue();
     }
 
@@ -602,6 +643,45 @@ pub(crate) mod tests {
         t.shutdown();
         assert_eq!(metric_items(&t.host), 2, "shutdown flushes the cumulative point again");
         assert_eq!(t.host.timers.last(), Some(&0), "and cancels the timer");
+    }
+
+    #[test]
+    fn logs_and_exceptions_are_queued_correlated_and_counted() {
+        use crate::log::{Correlation, ExceptionDetail, Severity};
+        let mut t = Telemetry::new(config(100, 100), TestHost::default());
+        let span = t.start_span("op".into(), SpanKind::Server, None, None);
+        let correlation = Some(Correlation { trace_id: span.context.trace_id, span_id: span.context.span_id });
+        t.log(LogRecord {
+            time_unix_nanos: 1,
+            severity: Severity::Warning,
+            message: "careful".into(),
+            logger: "app".into(),
+            properties: Default::default(),
+            correlation,
+        });
+        t.exception(ExceptionRecord {
+            time_unix_nanos: 2,
+            severity: Severity::Error,
+            exceptions: vec![ExceptionDetail {
+                id: 0,
+                outer_id: None,
+                type_name: "Error".into(),
+                message: "boom".into(),
+                stack: String::new(),
+            }],
+            properties: Default::default(),
+            correlation,
+        });
+        t.flush();
+        let body = crate::json::parse(&t.host.sent[0].body).unwrap();
+        let items = body.as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        for item in items {
+            let tags = item.get("tags").unwrap();
+            assert_eq!(tags.get("ai.operation.id").and_then(|v| v.as_str()), Some(span.context.trace_id.to_hex().as_str()));
+        }
+        assert_eq!((t.diagnostics().logs_recorded, t.diagnostics().exceptions_recorded), (1, 1));
+        assert_eq!(t.diagnostics().items_queued, 2);
     }
 
     #[test]

@@ -149,3 +149,29 @@ async fn sleep_ms(ms: i32) {
     });
     JsFuture::from(promise).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+fn stats_record_through_the_js_boundary() {
+    let client = RawClient::new(config(&[])).unwrap();
+    let m = client.register_measure("presses", "Button presses", "1", true).unwrap();
+    client.register_view("by_button", "", m, vec!["button".into()], 0, vec![]).unwrap();
+    assert!(client.register_view("by_button", "", m, vec![], 1, vec![]).is_err(), "a conflicting view is refused");
+    assert!(client.register_view("dist", "", m, vec![], 3, vec![5.0, 1.0]).is_err(), "bounds must increase");
+    let buy = client.tag_set(vec!["button".into()], vec!["buy".into()]);
+    assert!(buy > 0);
+    assert_eq!(client.tag_set(vec!["button".into()], vec!["\u{e9}".into()]), -1, "non-ASCII values are refused");
+    for _ in 0..3 {
+        client.record(m, 1.0, buy as u32);
+    }
+    client.record(m, 0.5, buy as u32); // a fraction for an int measure
+    let metrics: js_sys::Array = client.get_metrics().into();
+    assert_eq!(metrics.length(), 1);
+    let view = metrics.get(0);
+    let series: js_sys::Array = Reflect::get(&view, &"series".into()).unwrap().into();
+    assert_eq!(number(&series.get(0), &["value"]), 3.0);
+    let tags = Reflect::get(&series.get(0), &"tags".into()).unwrap();
+    assert_eq!(Reflect::get(&tags, &"button".into()).unwrap().as_string().as_deref(), Some("buy"));
+    let d = client.diagnostics();
+    assert_eq!(number(&d, &["measurementsRecorded"]), 3.0);
+    assert_eq!(number(&d, &["measurementsInvalid"]), 1.0);
+}

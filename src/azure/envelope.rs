@@ -2,12 +2,14 @@
 //!
 //! Server spans become `Request` envelopes (`RequestData`); every other kind becomes a
 //! `RemoteDependency` (`RemoteDependencyData`): HTTP client spans with url, target and result
-//! code, the rest as `INPROC`. Span events become `Message` envelopes correlated with the span.
+//! code, the rest as `INPROC`. Span events become `Message` envelopes correlated with the span,
+//! and `exception` events `Exception` envelopes.
 
 use crate::ids::push_hex;
 use crate::json::push_string;
+use crate::log::{Correlation, ExceptionDetail, ExceptionRecord, LogRecord, Severity};
 use crate::time::{push_iso8601, push_timespan};
-use crate::trace::{AttributeValue, Attributes, SpanData, SpanKind, Status};
+use crate::trace::{AttributeValue, Attributes, Event, SpanData, SpanKind, Status};
 
 /// The ingestion service's length limits (characters), from its schema: what is longer is cut
 /// here (and counted) rather than refused there.
@@ -128,19 +130,22 @@ impl EnvelopeEncoder {
         out.push_str("}}}}");
         emit(out);
 
+        let correlation = Some(Correlation { trace_id: span.context.trace_id, span_id: span.context.span_id });
         for event in &span.events {
-            let mut out = String::with_capacity(256);
-            self.open(&mut out, "Microsoft.ApplicationInsights.Message", event.time_unix_nanos);
-            out.push(',');
-            push_member(&mut out, "ai.operation.id", &trace_id);
-            out.push(',');
-            push_member(&mut out, "ai.operation.parentId", &span_id);
-            out.push_str("},\"data\":{\"baseType\":\"MessageData\",\"baseData\":{\"ver\":2,");
-            push_member(&mut out, "message", cuts.cut(&event.name, limit::MESSAGE));
-            out.push_str(",\"properties\":{");
-            push_properties(&mut out, &event.attributes, |_| true, &mut cuts);
-            out.push_str("}}}}");
-            emit(out);
+            let (envelope, event_cuts) = if event.name == "exception" {
+                self.encode_exception(&exception_from_event(event, correlation))
+            } else {
+                self.encode_log(&LogRecord {
+                    time_unix_nanos: event.time_unix_nanos,
+                    severity: Severity::Information,
+                    message: event.name.clone(),
+                    logger: String::new(),
+                    properties: event.attributes.clone(),
+                    correlation,
+                })
+            };
+            cuts.0 += event_cuts;
+            emit(envelope);
         }
         cuts.0
     }
@@ -211,6 +216,27 @@ impl<'a> HttpAttributes<'a> {
             return None;
         }
         Some(format!("{} {}", self.method?, url_parts(self.url?).1))
+    }
+}
+
+/// An `exception` span event (OpenTelemetry's `exception.*` attributes) as an exception record;
+/// its other attributes become properties.
+fn exception_from_event(event: &Event, correlation: Option<Correlation>) -> ExceptionRecord {
+    let text = |key| event.attributes.get(key).and_then(AttributeValue::as_str).unwrap_or("").to_owned();
+    let mut properties = event.attributes.clone();
+    properties.entries.retain(|(k, _)| !k.starts_with("exception."));
+    ExceptionRecord {
+        time_unix_nanos: event.time_unix_nanos,
+        severity: Severity::Error,
+        exceptions: vec![ExceptionDetail {
+            id: 0,
+            outer_id: None,
+            type_name: text("exception.type"),
+            message: text("exception.message"),
+            stack: text("exception.stacktrace"),
+        }],
+        properties,
+        correlation,
     }
 }
 
@@ -458,6 +484,33 @@ mod tests {
         assert_eq!(at(m, &["data", "baseData", "message"]).as_str(), Some("cache miss"));
         assert_eq!(at(m, &["data", "baseData", "properties", "k"]).as_str(), Some("v\"q"));
         assert_eq!(at(m, &["time"]).as_str(), Some("2026-11-25T12:20:59.000001Z"));
+    }
+
+    #[test]
+    fn exception_events_become_correlated_exception_envelopes() {
+        let mut s = span(SpanKind::Server, &[]);
+        let mut attributes = Attributes::default();
+        let mut diag = Diagnostics::default();
+        for (k, v) in [
+            ("exception.type", "RangeError"),
+            ("exception.message", "too far"),
+            ("exception.stacktrace", "RangeError: too far\n    at go (file:///w.mjs:4:2)"),
+            ("attempt", "2"),
+        ] {
+            attributes.set(k, AttributeValue::Str(v.into()), &SpanLimits::default(), &mut diag);
+        }
+        s.events.push(Event { name: "exception".into(), time_unix_nanos: s.start_unix_nanos, attributes });
+        let all = encode(&s);
+        let e = &all[1];
+        assert_eq!(at(e, &["name"]).as_str(), Some("Microsoft.ApplicationInsights.Exception"));
+        assert_eq!(at(e, &["tags", "ai.operation.id"]).as_str(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert_eq!(at(e, &["tags", "ai.operation.parentId"]).as_str(), Some("00f067aa0ba902b7"));
+        let detail = &at(e, &["data", "baseData", "exceptions"]).as_array().unwrap()[0];
+        assert_eq!(at(detail, &["typeName"]).as_str(), Some("RangeError"));
+        assert_eq!(at(detail, &["parsedStack"]).as_array().unwrap().len(), 1);
+        let props = at(e, &["data", "baseData", "properties"]);
+        assert_eq!(at(props, &["attempt"]).as_str(), Some("2"));
+        assert!(props.get("exception.type").is_none());
     }
 
     #[test]

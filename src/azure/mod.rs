@@ -2,5 +2,6 @@
 
 pub mod connection_string;
 pub mod envelope;
+pub mod logs;
 pub mod metrics;
 pub mod track_response;

@@ -9,6 +9,7 @@ use super::js;
 use crate::azure::connection_string::ConnectionString;
 use crate::config::{whole_number, ConfigError};
 use crate::ids::{SpanId, TraceId};
+use crate::log::{Correlation, ExceptionDetail, ExceptionRecord, LogRecord, Severity};
 use crate::stats::aggregation::{Aggregation, AggregationData};
 use crate::stats::view::{Measure, MeasureKind, View};
 use crate::telemetry::{Config, Telemetry};
@@ -190,6 +191,76 @@ impl RawClient {
         with_core(&self.core, |core| metrics_to_js(core)).unwrap_or_else(|| js_sys::Array::new().into())
     }
 
+    /// Writes a log record; `span` (the active span, if any) correlates it. Properties come as
+    /// two arrays of strings (the JS wrapper turns other values into text).
+    pub fn log(
+        &self,
+        severity: u8,
+        message: &str,
+        logger: &str,
+        keys: Vec<String>,
+        values: Vec<String>,
+        span: Option<RawSpanRef>,
+    ) {
+        with_core(&self.core, |core| {
+            let properties = properties(core, keys, values);
+            let record = LogRecord {
+                time_unix_nanos: core.now(),
+                severity: Severity::from_code(severity),
+                message: message.to_owned(),
+                logger: logger.to_owned(),
+                properties,
+                correlation: span.map(|s| correlation(&s.context)),
+            };
+            core.log(record);
+        });
+    }
+
+    /// Reports an exception chain: entry `i` has its type, message and stack, and the index of
+    /// the exception that wraps it in `outer` (-1 for none).
+    #[allow(clippy::too_many_arguments)] // flat arrays: one crossing instead of one per exception
+    pub fn exception(
+        &self,
+        severity: u8,
+        types: Vec<String>,
+        messages: Vec<String>,
+        stacks: Vec<String>,
+        outer: Vec<i32>,
+        keys: Vec<String>,
+        values: Vec<String>,
+        span: Option<RawSpanRef>,
+    ) {
+        with_core(&self.core, |core| {
+            let count = types.len().min(messages.len()).min(stacks.len()).min(32);
+            let mut exceptions = Vec::with_capacity(count);
+            for (i, ((type_name, message), stack)) in
+                types.into_iter().zip(messages).zip(stacks).take(count).enumerate()
+            {
+                let outer_id = outer.get(i).copied().filter(|o| *o >= 0 && (*o as usize) < count).map(|o| o as u32);
+                exceptions.push(ExceptionDetail { id: i as u32, outer_id, type_name, message, stack });
+            }
+            if exceptions.is_empty() {
+                core.diagnostics_mut().invalid_inputs += 1;
+                return;
+            }
+            let properties = properties(core, keys, values);
+            let record = ExceptionRecord {
+                time_unix_nanos: core.now(),
+                severity: Severity::from_code(severity),
+                exceptions,
+                properties,
+                correlation: span.map(|s| correlation(&s.context)),
+            };
+            core.exception(record);
+        });
+    }
+
+    /// Counts a console message that capture dropped over its rate limit.
+    #[wasm_bindgen(js_name = dropRateLimited)]
+    pub fn drop_rate_limited(&self) {
+        with_core(&self.core, |c| c.diagnostics_mut().drop_items(crate::diagnostics::DropReason::RateLimited, 1));
+    }
+
     /// Counts a value from JS that was refused (wrong type, NaN, missing name...).
     #[wasm_bindgen(js_name = countInvalid)]
     pub fn count_invalid(&self) {
@@ -243,6 +314,8 @@ impl RawClient {
             js::set(&obj, "linksDropped", n(d.links_dropped));
             js::set(&obj, "valuesTruncated", n(d.values_truncated));
             js::set(&obj, "invalidInputs", n(d.invalid_inputs));
+            js::set(&obj, "logsRecorded", n(d.logs_recorded));
+            js::set(&obj, "exceptionsRecorded", n(d.exceptions_recorded));
             js::set(&obj, "measurementsRecorded", n(d.measurements_recorded));
             js::set(&obj, "measurementsInvalid", n(d.measurements_invalid));
             js::set(&obj, "seriesOverflow", n(d.series_overflow));
@@ -438,6 +511,24 @@ impl RawSpan {
             core.end_span(*data);
         });
     }
+}
+
+fn correlation(context: &SpanContext) -> Correlation {
+    Correlation { trace_id: context.trace_id, span_id: context.span_id }
+}
+
+/// Properties from parallel key/value arrays, with the attribute limits applied.
+fn properties(core: &mut Core, keys: Vec<String>, values: Vec<String>) -> Attributes {
+    let (limits, diag) = core.limits_and_diagnostics();
+    let mut attributes = Attributes::default();
+    for (key, value) in keys.into_iter().zip(values) {
+        if key.is_empty() {
+            diag.invalid_inputs += 1;
+        } else {
+            attributes.set(&key, AttributeValue::Str(value), limits, diag);
+        }
+    }
+    attributes
 }
 
 fn busy() -> JsError {

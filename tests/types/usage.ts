@@ -31,6 +31,11 @@ async function page(): Promise<void> {
   client.recordMany([[presses, 1], [latency, 12.5]], { button: "sell" });
   const count: number | undefined = client.getMetrics()[0]?.series[0]?.value;
   void count;
+  const log = client.logger("types");
+  log.info("hello", { user: "ann", n: 1 });
+  log.exception(new Error("x"));
+  client.log("warning", "careful");
+  client.trackException(new AggregateError([new Error("a")], "many"), { severity: "critical", properties: { k: 1 } });
   const flushed = await client.flush();
   const sent: number = flushed.sent + total + response.status;
   const d: Diagnostics = client.diagnostics();
