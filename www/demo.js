@@ -1,5 +1,6 @@
-// The edgecensus browser demo: records spans with the package built into /pkg/ and shows what the
-// local collector (tools/collector.mjs) received. Plain ES module, no bundler, nothing remote.
+// The edgecensus browser demo: records spans and stats with the package built into /pkg/, and shows
+// the client's metrics and what the local collector (tools/collector.mjs) received. Plain ES module,
+// no bundler, nothing remote.
 //
 // The package is imported dynamically in start() so that a missing or broken /pkg/ shows up in
 // #status instead of leaving the page silently dead; in an app, `import { init } from
@@ -9,6 +10,7 @@ const $ = (selector) => document.querySelector(selector);
 const statusEl = $('#status');
 const outputEl = $('#output');
 const diagnosticsEl = $('#diagnostics');
+const metricsEl = $('#metrics');
 const receivedEl = $('#received');
 const summaryEl = $('#received-summary');
 const actionButtons = ['#btn-request', '#btn-nested', '#btn-fail', '#btn-flush'].map($);
@@ -51,6 +53,33 @@ function describeError(error) {
 // ---------------------------------------------------------------------------------------------
 
 let client;
+/** The measures and one interned tag map per button: {presses, duration, tags: {request: TagMap, …}}. */
+let stats;
+
+const BUTTONS = ['request', 'nested', 'fail', 'flush'];
+
+/** A count of presses per button, and a distribution of how long each button's operation took. */
+function registerStats(client) {
+  const presses = client.measureInt('button_presses', 'Clicks on the demo buttons', '1');
+  client.registerView({
+    name: 'button_presses_by_button',
+    description: 'Button presses, by button',
+    measure: presses,
+    columns: ['button'],
+    aggregation: 'count',
+  });
+  const duration = client.measureFloat('demo_operation_ms', 'How long a demo operation took', 'ms');
+  client.registerView({
+    name: 'demo_operation_ms_by_button',
+    description: 'Durations of the demo operations, by button',
+    measure: duration,
+    columns: ['button'],
+    aggregation: { type: 'distribution', bounds: [5, 10, 25, 50, 100] },
+  });
+  // Interned once: recording with a TagMap passes no strings into wasm.
+  const tags = Object.fromEntries(BUTTONS.map((button) => [button, client.tagMap({ button })]));
+  return { presses, duration, tags };
+}
 
 async function start() {
   try {
@@ -59,31 +88,47 @@ async function start() {
       connectionString: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=' + location.origin,
       serviceName: 'edgecensus-demo',
       exportIntervalMs: 2000,
+      metricsIntervalMs: 3000,
     });
+    stats = registerStats(client);
   } catch (error) {
     statusEl.textContent = `init failed: ${describeError(error)}`;
     statusEl.className = 'status failed';
     return;
   }
-  window.edgecensusDemo = { client };
+  window.edgecensusDemo = { client, stats };
   statusEl.textContent = 'ready';
   statusEl.className = 'status ready';
   for (const button of actionButtons) button.disabled = false;
   refreshDiagnostics();
-  setInterval(refreshDiagnostics, 1000);
+  refreshMetrics();
+  setInterval(() => {
+    refreshDiagnostics();
+    refreshMetrics();
+  }, 1000);
 }
 
-/** Runs a button's action with the button marked busy; errors end up in the output panel. */
+/**
+ * Runs a button's action with the button marked busy; errors end up in the output panel. Each click
+ * counts as a button press, and the action's duration is recorded when it is done.
+ */
 function onClick(button, action) {
+  const which = button.id.replace(/^btn-/, ''); // one of BUTTONS
   button.addEventListener('click', async () => {
+    const tags = stats.tags[which];
+    client.record(stats.presses, 1, tags);
+    refreshMetrics();
     button.setAttribute('aria-busy', 'true');
+    const started = performance.now();
     try {
       await action();
     } catch (error) {
       show(`Unexpected error: ${describeError(error)}`, { error: true });
     } finally {
+      client.record(stats.duration, performance.now() - started, tags);
       button.removeAttribute('aria-busy');
       refreshDiagnostics();
+      refreshMetrics();
     }
   });
 }
@@ -214,11 +259,121 @@ function refreshDiagnostics() {
     ...parts.map(([label, value, extra = '']) =>
       el('span', { class: `stat${label === 'dropped' && value > 0 ? ' warn' : ''}`, dataset: { stat: label } }, `${label} `, el('b', {}, String(value)), extra),
     ),
-    el('span', { class: 'stat muted' }, `spans ${d.spansEnded}/${d.spansStarted} ended, ${d.requestsSent} request${d.requestsSent === 1 ? '' : 's'}${d.requestsFailed ? ` (${d.requestsFailed} failed)` : ''}`),
+    el('span', { class: 'stat muted' }, `spans ${d.spansEnded}/${d.spansStarted} ended, ${d.measurementsRecorded} measurements, ${d.requestsSent} request${d.requestsSent === 1 ? '' : 's'}${d.requestsFailed ? ` (${d.requestsFailed} failed)` : ''}`),
   ];
+  if (d.measurementsInvalid) items.push(el('span', { class: 'stat warn' }, `invalid measurements ${d.measurementsInvalid}`));
   if (d.lastError) items.push(el('span', { class: 'stat warn' }, `last error: ${d.lastError}`));
   // Spaces between the items (flex layout ignores them) keep the text readable when copied.
   diagnosticsEl.replaceChildren(...items.flatMap((item, i) => (i ? [' ', item] : [item])));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics: client.getMetrics(), one table per view
+// ---------------------------------------------------------------------------------------------
+
+const AGGREGATION_LABELS = { count: 'count', sum: 'sum', lastValue: 'last value', distribution: 'distribution' };
+
+/** Two decimals below 10, one above, no trailing zeros (counts stay integers). */
+function formatNumber(n) {
+  if (typeof n !== 'number' || !Number.isFinite(n)) return '—';
+  return Number.isInteger(n) ? String(n) : String(Number(n.toFixed(Math.abs(n) < 10 ? 2 : 1)));
+}
+
+/** "button=nested, status=ok": the series' tag values in column order (the key of a series). */
+function seriesKey(columns, tags) {
+  return columns.map((c) => `${c}=${tags?.[c] ?? ''}`).join(', ');
+}
+
+function bucketLabels(bounds) {
+  return [`< ${bounds[0]}`, ...bounds.slice(1).map((b, i) => `${bounds[i]}–${b}`), `≥ ${bounds[bounds.length - 1]}`];
+}
+
+/** A tiny bar chart, one bar per bucket, scaled to the fullest bucket. */
+function bucketBars(bounds, counts, unit) {
+  const labels = bucketLabels(bounds);
+  const max = Math.max(1, ...counts);
+  return el(
+    'span',
+    { class: 'buckets' },
+    ...counts.map((n, i) => el('span', { class: `bucket${n ? '' : ' empty'}`, title: `${labels[i]}${unit ? ` ${unit}` : ''}: ${n}`, style: `--fill: ${n / max}` })),
+  );
+}
+
+let shownMetrics = ''; // what #metrics shows, as JSON: the DOM is rebuilt only when it changes
+const shownValues = new Map(); // "view|series" → count or value, to highlight what changed
+
+function renderSeries(metric, point, unit) {
+  const key = seriesKey(metric.columns, point.tags);
+  const cells = metric.columns.map((c) => el('td', { class: 'tag' }, point.tags?.[c] ?? '—'));
+  let current;
+  if (metric.aggregation === 'distribution') {
+    current = point.count;
+    cells.push(
+      el('td', { class: 'num count' }, formatNumber(point.count)),
+      el('td', { class: 'num mean' }, formatNumber(point.mean)),
+      el('td', { class: 'num min' }, formatNumber(point.min)),
+      el('td', { class: 'num max' }, formatNumber(point.max)),
+      el('td', { class: 'bars' }, bucketBars(metric.bounds ?? [], point.bucketCounts ?? [], unit)),
+    );
+  } else {
+    current = point.value;
+    cells.push(el('td', { class: 'num value' }, formatNumber(point.value)));
+  }
+  const id = `${metric.name}|${key}`;
+  const changed = shownValues.get(id) !== current;
+  shownValues.set(id, current);
+  return el('tr', { dataset: { tags: key }, class: changed ? 'changed' : '' }, ...cells);
+}
+
+function renderView(metric) {
+  const isDistribution = metric.aggregation === 'distribution';
+  const unit = metric.measure.unit === '1' ? '' : metric.measure.unit ?? ''; // "1": a plain number
+  const inUnit = unit ? ` (${unit})` : '';
+  const by = metric.columns.length ? ` by ${metric.columns.join(', ')}` : '';
+  const buckets = isDistribution ? `buckets${inUnit}: ${bucketLabels(metric.bounds ?? []).join(' · ')}` : '';
+  const head = el(
+    'div',
+    { class: 'view-head' },
+    el('code', { class: 'view-name', title: metric.description }, metric.name),
+    el('span', { class: 'muted' }, `${AGGREGATION_LABELS[metric.aggregation] ?? metric.aggregation} of ${metric.measure.name}${inUnit}${by}`),
+  );
+  const valueHeads = isDistribution ? ['n', 'mean', 'min', 'max'] : [AGGREGATION_LABELS[metric.aggregation] ?? 'value'];
+  const body = metric.series.length
+    ? el(
+        'table',
+        { class: 'series' },
+        el(
+          'thead',
+          {},
+          el(
+            'tr',
+            {},
+            ...metric.columns.map((c) => el('th', {}, c)),
+            ...valueHeads.map((h) => el('th', { class: 'num' }, h)),
+            isDistribution ? el('th', { class: 'bars', title: buckets }, 'buckets') : null,
+          ),
+        ),
+        el('tbody', {}, ...metric.series.map((point) => renderSeries(metric, point, unit))),
+      )
+    : el('p', { class: 'hint' }, 'No measurements yet.');
+  const foot = isDistribution && metric.series.length ? el('p', { class: 'bucket-legend muted' }, buckets) : null;
+  return el('article', { class: 'view', dataset: { view: metric.name } }, head, body, foot);
+}
+
+function refreshMetrics() {
+  if (!client) return;
+  let metrics;
+  try {
+    metrics = client.getMetrics();
+  } catch (error) {
+    metricsEl.textContent = `getMetrics() failed: ${describeError(error)}`;
+    shownMetrics = '';
+    return;
+  }
+  const json = JSON.stringify(metrics, (key, value) => (key === 'timestamp' ? undefined : value));
+  if (json === shownMetrics) return; // unchanged: keep the DOM (and any open tooltip)
+  shownMetrics = json;
+  metricsEl.replaceChildren(...(metrics.length ? metrics.map(renderView) : [el('p', { class: 'hint' }, 'No views registered.')]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,15 +412,21 @@ function renderItem(envelope, problems) {
   const opId = tags['ai.operation.id'];
   const name = base.name ?? base.message ?? (isObj ? envelope.name : undefined) ?? '(no name)';
   const success = typeof base.success === 'boolean' ? base.success : null;
+  const metric = baseType === 'MetricData' && Array.isArray(base.metrics) ? metricRow(base.metrics[0], base.properties) : null;
 
   const summary = el(
     'summary',
     { title: base.id ? `id ${base.id}` : '' },
     el('span', { class: 'type' }, SHORT_TYPES[baseType] ?? baseType),
-    el('span', { class: 'name' }, String(name)),
-    el('span', { class: `op${opId ? '' : ' none'}`, title: opId ? `operation id ${opId}` : 'no operation id', style: opId ? `--hue: ${hueOf(opId)}` : '' }, short(opId)),
-    el('span', { class: 'parent', title: tags['ai.operation.parentId'] ? `parent id ${tags['ai.operation.parentId']}` : 'no parent' }, short(tags['ai.operation.parentId'])),
-    el('span', { class: 'duration' }, base.duration !== undefined ? formatDuration(base.duration) : '—'),
+    // A metric has no operation, parent or duration: its name, tags and value take those columns.
+    ...(metric
+      ? [metric.cell]
+      : [
+          el('span', { class: 'name' }, String(name)),
+          el('span', { class: `op${opId ? '' : ' none'}`, title: opId ? `operation id ${opId}` : 'no operation id', style: opId ? `--hue: ${hueOf(opId)}` : '' }, short(opId)),
+          el('span', { class: 'parent', title: tags['ai.operation.parentId'] ? `parent id ${tags['ai.operation.parentId']}` : 'no parent' }, short(tags['ai.operation.parentId'])),
+          el('span', { class: 'duration' }, base.duration !== undefined ? formatDuration(base.duration) : '—'),
+        ]),
     el(
       'span',
       { class: `success ${success === true ? 'yes' : success === false ? 'no' : ''}`, title: success === null ? 'no success field' : `success: ${success}` },
@@ -275,7 +436,28 @@ function renderItem(envelope, problems) {
   const details = el('details', {}, summary);
   if (problems) details.append(el('ul', { class: 'problems' }, ...problems.map((p) => el('li', {}, p))));
   details.append(el('pre', { class: 'raw' }, JSON.stringify(envelope, null, 2)));
-  return el('li', { class: `envelope${problems ? ' invalid' : ''}${success === false ? ' failed' : ''}`, dataset: { type: baseType, operationId: opId ?? '' } }, details);
+  const dataset = { type: baseType, operationId: opId ?? '', ...metric?.dataset };
+  return el('li', { class: `envelope${problems ? ' invalid' : ''}${success === false ? ' failed' : ''}`, dataset }, details);
+}
+
+/** The name cell of a Metric envelope's row: metric name, tag values, value (a distribution: count, sum, min–max). */
+function metricRow(point, properties) {
+  const p = point !== null && typeof point === 'object' ? point : {};
+  const props = properties !== null && typeof properties === 'object' ? properties : {};
+  const tagText = Object.entries(props).map(([k, v]) => `${k}=${v}`).join(', ');
+  const value =
+    p.count !== undefined
+      ? `n ${formatNumber(p.count)} · sum ${formatNumber(p.value)} · ${formatNumber(p.min)}–${formatNumber(p.max)}`
+      : formatNumber(p.value);
+  const metricName = String(p.name ?? '(no name)');
+  const cell = el(
+    'span',
+    { class: 'name metric', title: `${metricName}${tagText ? ` {${tagText}}` : ''}: ${p.count !== undefined ? `count ${p.count}, sum ${p.value}, min ${p.min}, max ${p.max}, stdDev ${p.stdDev}` : `value ${p.value}`}` },
+    el('span', { class: 'metric-name' }, metricName),
+    ...Object.entries(props).map(([k, v]) => el('span', { class: 'tag' }, `${k}=${v}`)),
+    el('span', { class: 'value' }, value),
+  );
+  return { cell, dataset: { metric: metricName, tags: tagText, value: String(p.value ?? '') } };
 }
 
 // The collector's arrays only grow until they are cleared, so new items are prepended (newest

@@ -1,6 +1,6 @@
 // The browser demo (www/) against the local collector, in headless Chromium: the page loads the
-// package from /pkg/, its buttons record spans, and the envelopes come back through the
-// collector's /api/received into the page's "received" list.
+// package from /pkg/, its buttons record spans and stats, and the envelopes come back through the
+// collector's /api/received into the page's "received" list; #metrics shows client.getMetrics().
 //
 //   cd tests && node --test e2e/demo.test.mjs        (needs pkg/: ./scripts/build)
 import { test } from 'node:test';
@@ -90,14 +90,94 @@ test('the demo page records spans and shows what the collector received', { time
       const raw = JSON.parse(await page.textContent('#received > li[data-type="RequestData"] pre.raw'));
       assert.equal(raw.tags['ai.operation.id'], traceId);
 
-      // Clear empties both the collector and the list.
+      // Clear empties both the collector and the list. The 3 s metrics timer keeps exporting every
+      // series, so Metric envelopes may arrive right after the clear; nothing else may.
       await page.click('#btn-clear');
-      await page.waitForFunction(() => document.querySelectorAll('#received > li').length === 0);
-      assert.equal(collector.envelopes.length, 0);
+      await page.waitForFunction(() => document.querySelectorAll('#received > li:not([data-type="MetricData"])').length === 0);
+      assert.deepEqual(collector.envelopes.filter((e) => e.data.baseType !== 'MetricData'), []);
 
       // Without a flush the 2 s export timer delivers.
       await page.click('#btn-request');
       await page.waitForFunction(() => document.querySelector('#received li[data-type="RequestData"]'), null, { timeout: 8_000 });
+
+      assert.deepEqual(log.errors.map(String), [], 'no uncaught page errors');
+      const consoleErrors = log.messages.filter((m) => m.type === 'error' || m.type === 'warning');
+      assert.deepEqual(consoleErrors, [], 'no console errors or warnings');
+      assert.deepEqual(log.failedRequests, []);
+    });
+  } finally {
+    await collector.close();
+  }
+});
+
+/** The envelopes of one series of a view, as {time, point, properties}, in arrival order. */
+function metricEnvelopes(collector, view, button) {
+  return collector.envelopes
+    .filter((e) => e.data?.baseType === 'MetricData' && e.data.baseData.metrics[0].name === view && e.data.baseData.properties?.button === button)
+    .map((e) => ({ time: Date.parse(e.time), point: e.data.baseData.metrics[0], properties: e.data.baseData.properties }));
+}
+
+test('the demo page counts button presses in #metrics and exports them on its 3 s timer', { timeout: 60_000 }, async () => {
+  assert.ok(fs.existsSync(path.join(pkgDir, 'web.js')), `no package in ${pkgDir}: run ./scripts/build first`);
+  const collector = await startCollector({ port: 0, staticRoutes: { '/': wwwDir, '/pkg/': pkgDir } });
+  const N = 4; // presses of "Nested work"
+  const pressCell = (button) => `#metrics [data-view="button_presses_by_button"] tr[data-tags="button=${button}"] td.value`;
+  const countCell = (button) => `#metrics [data-view="demo_operation_ms_by_button"] tr[data-tags="button=${button}"] td.count`;
+  try {
+    await withPage(`${collector.url}/`, async (page, log) => {
+      await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'ready', null, { timeout: 20_000 });
+      assert.equal(await page.$$eval('#metrics [data-view]', (views) => views.map((v) => v.dataset.view).join()), 'button_presses_by_button,demo_operation_ms_by_button');
+
+      // Each press shows up in #metrics at once (the panel refreshes on click, not only every second).
+      for (let i = 1; i <= N; i++) {
+        await page.click('#btn-nested');
+        await page.waitForFunction(([sel, n]) => document.querySelector(sel)?.textContent === String(n), [pressCell('nested'), i], { timeout: 900 });
+        await page.waitForFunction(() => !document.querySelector('#btn-nested').hasAttribute('aria-busy'));
+      }
+      await page.click('#btn-fail');
+      await page.waitForFunction(() => document.querySelector('#output').textContent.startsWith('caught: Error: card declined'));
+
+      // #metrics agrees with getMetrics(), counts and distribution alike.
+      await page.waitForFunction(([sel, n]) => document.querySelector(sel)?.textContent === String(n), [countCell('nested'), N]);
+      const metrics = await page.evaluate(() => window.edgecensusDemo.client.getMetrics());
+      const view = (name) => metrics.find((m) => m.name === name);
+      const series = (name, button) => view(name).series.find((s) => s.tags.button === button);
+      assert.equal(view('button_presses_by_button').aggregation, 'count');
+      assert.equal(series('button_presses_by_button', 'nested').value, N);
+      assert.equal(series('button_presses_by_button', 'fail').value, 1);
+      assert.equal(series('button_presses_by_button', 'flush'), undefined, 'Flush now was never pressed');
+      assert.equal(await page.textContent(pressCell('nested')), String(N));
+      assert.equal(await page.textContent(pressCell('fail')), '1');
+      const nestedMs = series('demo_operation_ms_by_button', 'nested');
+      assert.equal(nestedMs.count, N);
+      assert.equal(nestedMs.bucketCounts.reduce((a, b) => a + b, 0), N);
+      assert.ok(nestedMs.min >= 40, `"Nested work" sleeps 45 ms, took ${nestedMs.min} ms at least`);
+      assert.equal(await page.textContent(countCell('nested')), String(N));
+      assert.equal(await page.locator(`#metrics tr[data-tags="button=nested"] .bucket`).count(), view('demo_operation_ms_by_button').bounds.length + 1);
+
+      // Without a flush, the 3 s metrics timer delivers the cumulative count, and again 3 s later.
+      await collector.waitFor((c) => metricEnvelopes(c, 'button_presses_by_button', 'nested').filter((m) => m.point.value === N).length >= 2, 10_000);
+      const presses = metricEnvelopes(collector, 'button_presses_by_button', 'nested');
+      assert.ok(presses.every((m) => m.point.kind === 0 && m.point.value <= N && m.point.count === undefined), JSON.stringify(presses));
+      const [first, second] = presses.filter((m) => m.point.value === N);
+      const gap = second.time - first.time;
+      assert.ok(gap >= 2_500 && gap <= 4_000, `exports ${gap} ms apart, not every 3 s`);
+      const durations = metricEnvelopes(collector, 'demo_operation_ms_by_button', 'nested').at(-1).point;
+      assert.equal(durations.kind, 1);
+      assert.equal(durations.count, N);
+      assert.ok(Math.abs(durations.value - nestedMs.sum) < 1e-6, `sum ${durations.value} vs ${nestedMs.sum}`);
+      assert.ok(durations.min <= durations.max && durations.min >= 40);
+      assert.equal(metricEnvelopes(collector, 'button_presses_by_button', 'fail').at(-1).point.value, 1);
+      assert.deepEqual(collector.invalid, []);
+
+      // The received list shows them: metric name, tag values and value.
+      const row = `#received li[data-type="MetricData"][data-metric="button_presses_by_button"][data-tags="button=nested"][data-value="${N}"]`;
+      await page.waitForSelector(row, { timeout: 5_000 });
+      assert.equal(await page.textContent(`${row} .metric-name`), 'button_presses_by_button');
+      assert.equal(await page.textContent(`${row} .tag`), 'button=nested');
+      assert.equal(await page.textContent(`${row} .value`), String(N));
+      const distRow = `#received li[data-type="MetricData"][data-metric="demo_operation_ms_by_button"][data-tags="button=nested"]`;
+      assert.match(await page.textContent(`${distRow} .value`), new RegExp(`^n ${N} · sum [\\d.]+ · [\\d.]+–[\\d.]+$`));
 
       assert.deepEqual(log.errors.map(String), [], 'no uncaught page errors');
       const consoleErrors = log.messages.filter((m) => m.type === 'error' || m.type === 'warning');
