@@ -5,8 +5,8 @@
 // and worker handlers. Nothing here runs at import time: no timer, no fetch, no random number.
 import { RawClient } from "./edgecensus.js";
 
-const KINDS = { internal: 0, server: 1, client: 2, producer: 3, consumer: 4 };
-const STATUS = { unset: 0, ok: 1, error: 2 };
+const KINDS = { __proto__: null, internal: 0, server: 1, client: 2, producer: 3, consumer: 4 };
+const STATUS = { __proto__: null, unset: 0, ok: 1, error: 2 };
 const ON_SPAN = 0;
 const ON_EVENT = 1;
 const ON_LINK = 2;
@@ -134,7 +134,8 @@ export class Span {
       message = "unreadable exception";
     }
     this.#raw.recordException(type, message, stack);
-    if (error !== null && (typeof error === "object" || typeof error === "function")) reported.add(error);
+    // Only a recording span exports the exception; otherwise the page's handlers still should.
+    if (this.#raw.isRecording() && error !== null && (typeof error === "object" || typeof error === "function")) reported.add(error);
     return this;
   }
   updateName(name) {
@@ -150,7 +151,7 @@ export class Span {
 /** Errors already reported (on a span), so that the page's error handlers do not report them twice. */
 const reported = new WeakSet();
 
-const SEVERITIES = { debug: 0, verbose: 0, trace: 0, info: 1, information: 1, warning: 2, warn: 2, error: 3, critical: 4, fatal: 4 };
+const SEVERITIES = { __proto__: null, debug: 0, verbose: 0, trace: 0, info: 1, information: 1, warning: 2, warn: 2, error: 3, critical: 4, fatal: 4 };
 
 /** Text for a log message or property value that is not a string. */
 function asText(value) {
@@ -323,9 +324,80 @@ function installCapture(client, raw, capture) {
   }
 }
 
+/**
+ * Pages only: sends what is queued when the page is hidden or unloaded (keepalive requests),
+ * and with `persistence`, keeps in localStorage what could not be sent (the exporter was backing
+ * off: offline or throttled) and sends it on the next load; `online` ends a backoff at once.
+ */
+function installPageLifecycle(raw, persistence, connectionString) {
+  const target = globalThis;
+  if (typeof target.addEventListener !== "function" || typeof target.document !== "object") return;
+  const options = persistence === true ? {} : persistence && typeof persistence === "object" ? persistence : null;
+  const storage = options ? localStorageOrNull() : null;
+  const key = `edgecensus:queue:${hash(connectionString)}`;
+  const maxBytes = options?.maxBytes ?? 1 << 20;
+  const maxAgeMs = options?.maxAgeMs ?? 24 * 3600 * 1000;
+  if (storage) restore(raw, storage, key, maxAgeMs);
+  const leave = () => {
+    const kept = raw.unload(storage !== null);
+    if (kept.length === 0 || !storage) return;
+    // Keep the oldest items that fit in the size cap; the rest cannot be kept (counted).
+    const items = [];
+    let size = 0;
+    for (const item of kept) {
+      if (size + item.length > maxBytes) break;
+      items.push(item);
+      size += item.length;
+    }
+    try {
+      const previous = JSON.parse(storage.getItem(key) ?? "null");
+      const earlier = Array.isArray(previous?.items) ? previous.items : [];
+      storage.setItem(key, JSON.stringify({ savedAt: Date.now(), items: earlier.concat(items) }));
+      if (items.length < kept.length) raw.restore(kept.slice(items.length)); // still in memory if the page lives on
+    } catch {
+      raw.restore(kept); // storage full or refused: keep them in memory
+    }
+  };
+  target.addEventListener("visibilitychange", () => {
+    if (target.document.visibilityState === "hidden") leave();
+    else if (storage) restore(raw, storage, key, maxAgeMs); // back again: take the kept items back
+  });
+  target.addEventListener("pagehide", leave);
+  target.addEventListener("online", () => raw.resume());
+}
+
+function restore(raw, storage, key, maxAgeMs) {
+  try {
+    const saved = JSON.parse(storage.getItem(key) ?? "null");
+    storage.removeItem(key); // read once: never sent twice
+    if (!saved || !Array.isArray(saved.items)) return;
+    const items = saved.items.filter((i) => typeof i === "string");
+    if (Date.now() - Number(saved.savedAt) > maxAgeMs) raw.expire(items.length);
+    else if (items.length) raw.restore(items);
+  } catch {
+    // unreadable storage: nothing to restore
+  }
+}
+
+function localStorageOrNull() {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null; // access denied (sandboxed frames, some privacy modes)
+  }
+}
+
+/** A short stable hash (FNV-1a), so storage keys do not spell out connection strings. */
+function hash(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16);
+}
+
 /** A measure registered with `measureInt` / `measureFloat`: pass it to `record`. */
 export class Measure {
-  constructor(id, name, kind) {
+  constructor(owner, id, name, kind) {
+    this._owner = owner; // the client it belongs to: ids mean nothing to another one
     this._id = id;
     this.name = name;
     this.kind = kind;
@@ -334,12 +406,13 @@ export class Measure {
 
 /** An interned set of tags: build it once with `client.tagMap(...)`, record with it often. */
 export class TagMap {
-  constructor(id) {
+  constructor(owner, id) {
+    this._owner = owner; // null: valid in every client (the empty and the invalid map)
     this._id = id; // -1: invalid (recording with it is counted as invalid)
   }
 }
 
-const AGGREGATIONS = { count: 0, sum: 1, lastValue: 2, distribution: 3 };
+const AGGREGATIONS = { __proto__: null, count: 0, sum: 1, lastValue: 2, distribution: 3 };
 const MAX_CACHED_TAG_MAPS = 1024;
 
 /** Reads one header from Headers, a Request, or a plain object (case-insensitively). */
@@ -383,15 +456,22 @@ function absoluteUrl(url) {
   }
 }
 
-const EMPTY_TAGS = new TagMap(0);
-const INVALID_TAGS = new TagMap(-1);
+const EMPTY_TAGS = new TagMap(null, 0);
+const INVALID_TAGS = new TagMap(null, -1);
+
+function timeoutOf(options, fallback) {
+  const ms = options?.timeoutMs;
+  return typeof ms === "number" && ms >= 0 ? ms : fallback;
+}
 
 export class Client {
   #raw;
   #context;
-  constructor(raw, context) {
+  #flushTimeoutMs;
+  constructor(raw, context, flushTimeoutMs) {
     this.#raw = raw;
     this.#context = context;
+    this.#flushTimeoutMs = flushTimeoutMs;
   }
 
   /** @internal */
@@ -566,14 +646,16 @@ export class Client {
   #measure(name, description = "", unit = "1", isInt) {
     if (typeof name !== "string") throw new TypeError("edgecensus: a measure needs a string name");
     const id = this.#raw.registerMeasure(name, String(description ?? ""), String(unit ?? "1"), isInt);
-    return new Measure(id, name, isInt ? "int" : "float");
+    return new Measure(this.#raw, id, name, isInt ? "int" : "float");
   }
 
   registerView(view) {
     if (!view || typeof view !== "object") throw new TypeError("edgecensus: registerView takes a view object");
     const { name, description = "", measure, columns = [], aggregation = "count" } = view;
     if (typeof name !== "string") throw new TypeError("edgecensus: a view needs a string name");
-    if (!(measure instanceof Measure)) throw new TypeError(`edgecensus: view ${JSON.stringify(name)} needs a measure from measureInt/measureFloat`);
+    if (!(measure instanceof Measure) || measure._owner !== this.#raw) {
+      throw new TypeError(`edgecensus: view ${JSON.stringify(name)} needs a measure from this client's measureInt/measureFloat`);
+    }
     if (!Array.isArray(columns) || !columns.every((c) => typeof c === "string")) {
       throw new TypeError(`edgecensus: the columns of view ${JSON.stringify(name)} must be an array of tag keys`);
     }
@@ -589,7 +671,7 @@ export class Client {
 
   #tagMaps = new Map();
   tagMap(tags) {
-    if (tags instanceof TagMap) return tags;
+    if (tags instanceof TagMap) return tags._owner === this.#raw || tags._owner === null ? tags : INVALID_TAGS;
     if (tags === undefined || tags === null) return EMPTY_TAGS;
     if (typeof tags !== "object") {
       this.#raw.countInvalid();
@@ -607,7 +689,7 @@ export class Client {
     }
     let map = this.#tagMaps.get(cacheKey);
     if (map === undefined) {
-      map = new TagMap(this.#raw.tagSet(keys, keys.map((k) => tags[k])));
+      map = new TagMap(this.#raw, this.#raw.tagSet(keys, keys.map((k) => tags[k])));
       if (this.#tagMaps.size >= MAX_CACHED_TAG_MAPS) this.#tagMaps.clear();
       this.#tagMaps.set(cacheKey, map);
     }
@@ -616,8 +698,10 @@ export class Client {
 
   record(measure, value, tags) {
     const map = tags instanceof TagMap ? tags : this.tagMap(tags);
-    if (!(measure instanceof Measure) || typeof value !== "number" || map._id < 0) return this.#raw.countInvalid();
-    this.#raw.record(measure._id, value, map._id);
+    const raw = this.#raw;
+    if (!(measure instanceof Measure) || measure._owner !== raw || typeof value !== "number") return raw.countInvalid();
+    if (map._id < 0 || (map._owner !== raw && map._owner !== null)) return raw.countInvalidMeasurement();
+    raw.record(measure._id, value, map._id);
   }
 
   recordMany(measurements, tags) {
@@ -630,14 +714,14 @@ export class Client {
     return this.#raw.getMetrics();
   }
 
-  flush() {
-    return this.#raw.flush();
+  flush(options) {
+    return this.#raw.flush(timeoutOf(options, this.#flushTimeoutMs));
   }
   diagnostics() {
     return this.#raw.diagnostics();
   }
-  shutdown() {
-    return this.#raw.shutdown();
+  shutdown(options) {
+    return this.#raw.shutdown(timeoutOf(options, this.#flushTimeoutMs));
   }
 }
 
@@ -652,8 +736,10 @@ export function makeApi({ load, loadAsyncLocalStorage, defaults = {} }) {
     if (!context) context = contextManager(await loadAsyncLocalStorage?.());
     const merged = config && typeof config === "object" ? { ...defaults, ...config } : config;
     const raw = new RawClient(merged);
-    const client = new Client(raw, context);
+    const flushTimeoutMs = typeof merged.flushTimeoutMs === "number" && merged.flushTimeoutMs >= 0 ? merged.flushTimeoutMs : 30000;
+    const client = new Client(raw, context, flushTimeoutMs);
     installCapture(client, raw, merged.capture);
+    if (merged.connectionString) installPageLifecycle(raw, merged.persistence, merged.connectionString);
     return client;
   }
 

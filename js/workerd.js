@@ -22,5 +22,5 @@ async function loadAsyncLocalStorage() {
   }
 }
 
-export const { init, instrument } = makeApi({ load, loadAsyncLocalStorage, defaults: { exportIntervalMs: 0, metricsIntervalMs: 0 } });
+export const { init, instrument } = makeApi({ load, loadAsyncLocalStorage, defaults: { exportIntervalMs: 0, metricsIntervalMs: 0, flushTimeoutMs: 10000 } });
 export { Client, Span, Measure, TagMap, Logger };

@@ -19,10 +19,14 @@ pub enum DropReason {
     Shutdown,
     /// Console capture was over its rate limit.
     RateLimited,
+    /// The service answered that the quota is spent (402, 439).
+    Quota,
+    /// Kept offline longer than the persistence age limit.
+    Expired,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 7] = [
+    pub const ALL: [DropReason; 9] = [
         DropReason::QueueFull,
         DropReason::Rejected,
         DropReason::Network,
@@ -30,6 +34,8 @@ impl DropReason {
         DropReason::TooLarge,
         DropReason::Shutdown,
         DropReason::RateLimited,
+        DropReason::Quota,
+        DropReason::Expired,
     ];
 
     /// The name used in the JS diagnostics object.
@@ -42,6 +48,8 @@ impl DropReason {
             DropReason::TooLarge => "tooLarge",
             DropReason::Shutdown => "shutdown",
             DropReason::RateLimited => "rateLimited",
+            DropReason::Quota => "quota",
+            DropReason::Expired => "expired",
         }
     }
 }
@@ -58,6 +66,11 @@ pub struct Diagnostics {
     pub items_rejected: u64,
     pub requests_sent: u64,
     pub requests_failed: u64,
+    /// Items sent again after a retriable failure (counted once per resend).
+    pub items_retried: u64,
+    /// Items written to browser storage at unload, and read back on a later load.
+    pub items_persisted: u64,
+    pub items_restored: u64,
     pub attributes_dropped: u64,
     pub events_dropped: u64,
     pub links_dropped: u64,

@@ -17,6 +17,7 @@ pub mod log;
 pub mod platform;
 pub mod stats;
 pub mod telemetry;
+pub mod text;
 pub mod time;
 pub mod trace;
 pub mod trace_context;

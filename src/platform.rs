@@ -25,6 +25,19 @@ pub struct ExportRequest {
     pub url: String,
     pub content_type: &'static str,
     pub body: String,
+    /// Sent while the page unloads: the platform uses `fetch(..., {keepalive: true})`
+    /// (or `sendBeacon`), and the body is small enough for that.
+    pub keepalive: bool,
+}
+
+/// The response headers the exporters act on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResponseHeaders {
+    pub retry_after: Option<String>,
+    pub location: Option<String>,
+    /// Where the request ended up when the platform followed redirects itself (`fetch` does):
+    /// the exporter then keeps posting there.
+    pub redirected_to: Option<String>,
 }
 
 /// How a request ended.
@@ -33,6 +46,7 @@ pub enum ExportResponse {
     Http {
         status: u16,
         body: String,
+        headers: ResponseHeaders,
     },
     /// No HTTP answer: network failure, CORS refusal, abort.
     NetworkError(String),
@@ -44,7 +58,9 @@ pub trait Host: Clock + Entropy {
     fn send(&mut self, request: ExportRequest);
     /// Asks for one call to `Telemetry::on_timer` after `delay_ms` (replacing an earlier request); an error says why no
     /// timer could be set (exports then wait for a full batch or a flush).
-    fn arm_timer(&mut self, delay_ms: u32) -> Result<(), String>;
+    /// `keep_alive`: the timer is awaited (a flush waits on it), so the host must not exit
+    /// before it fires; otherwise (periodic exports) it should not keep a process alive.
+    fn arm_timer(&mut self, delay_ms: u32, keep_alive: bool) -> Result<(), String>;
     /// Cancels the timer set by `arm_timer`, if any.
     fn cancel_timer(&mut self);
     /// Writes a line for the console exporter.

@@ -9,10 +9,11 @@
 use crate::azure::connection_string::ConnectionString;
 use crate::azure::envelope::{EnvelopeContext, EnvelopeEncoder};
 use crate::azure::track_response;
+use crate::export::exporter::Exporter;
 use crate::diagnostics::{Diagnostics, DropReason};
-use crate::export::batcher::{BatchLimits, Batcher};
+use crate::export::batcher::BatchLimits;
 use crate::log::{ExceptionRecord, LogRecord};
-use crate::platform::{ExportRequest, ExportResponse, Host};
+use crate::platform::{ExportResponse, Host};
 use crate::stats::{Stats, StatsLimits};
 use crate::trace::{Sampler, SpanContext, SpanData, SpanKind, SpanLimits, StartedSpan, Tracer};
 
@@ -53,23 +54,25 @@ impl Default for Config {
     }
 }
 
-/// What one flush saw answered.
+/// What one flush saw answered, and what it left unfinished at its deadline.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FlushResult {
     pub sent: u64,
     pub accepted: u64,
     pub rejected: u64,
+    /// Items queued before the flush and still not delivered when its deadline passed
+    /// (they stay queued, and are retried).
+    pub pending: u64,
 }
 
-/// The Azure Monitor exporter: an encoder and its buffer.
+/// The Azure Monitor exporter: an encoder and its delivery.
 struct AzureExporter {
-    url: String,
     encoder: EnvelopeEncoder,
-    batcher: Batcher,
+    delivery: Exporter,
 }
 
 /// When the next timed exports are due (Unix nanoseconds), and what the host timer is set for.
-/// One host timer serves both: it is set for the earliest deadline.
+/// One host timer serves all: it is set for the earliest deadline.
 #[derive(Default)]
 struct Deadlines {
     spans: Option<u64>,
@@ -80,15 +83,11 @@ struct Deadlines {
 /// A timer may fire this early (by the platform clock) and still count as on time.
 const TIMER_SLACK_NANOS: u64 = 2_000_000;
 
-struct InFlight {
-    id: u64,
-    items: u64,
-}
-
 struct PendingFlush {
     ticket: u64,
-    /// The flush completes once no request with an id up to this one is in flight.
-    last_request: u64,
+    /// The flush completes once every item numbered below this is finished.
+    before_seq: u64,
+    deadline: Option<u64>,
     at_start: FlushResult,
 }
 
@@ -103,7 +102,6 @@ pub struct Telemetry<H: Host> {
     timers: Deadlines,
     pub stats: Stats,
     next_request_id: u64,
-    in_flight: Vec<InFlight>,
     flushes: Vec<PendingFlush>,
     next_ticket: u64,
     shut_down: bool,
@@ -112,14 +110,13 @@ pub struct Telemetry<H: Host> {
 impl<H: Host> Telemetry<H> {
     pub fn new(config: Config, host: H) -> Telemetry<H> {
         let azure = config.azure.as_ref().map(|cs| AzureExporter {
-            url: cs.track_url(),
             encoder: EnvelopeEncoder::new(&EnvelopeContext {
                 instrumentation_key: &cs.instrumentation_key,
                 role: &config.service_name,
                 role_instance: config.service_instance.as_deref(),
                 sdk_version: SDK_VERSION,
             }),
-            batcher: Batcher::new(config.batch),
+            delivery: Exporter::new(cs.track_url(), "application/json", config.batch, track_response::verdict),
         });
         Telemetry {
             host,
@@ -132,7 +129,6 @@ impl<H: Host> Telemetry<H> {
             timers: Deadlines::default(),
             stats: Stats::new(config.stats_limits),
             next_request_id: 1,
-            in_flight: Vec::new(),
             flushes: Vec::new(),
             next_ticket: 1,
             shut_down: false,
@@ -161,10 +157,14 @@ impl<H: Host> Telemetry<H> {
     }
     /// Items waiting in the exporters' buffers now (not yet sent).
     pub fn items_pending(&self) -> u64 {
-        self.azure.as_ref().map_or(0, |a| a.batcher.len() as u64)
+        self.azure.as_ref().map_or(0, |a| a.delivery.pending() as u64)
     }
     pub fn is_shut_down(&self) -> bool {
         self.shut_down
+    }
+    /// The URL the Azure exporter posts to now (it moves with 307/308 redirects).
+    pub fn azure_url(&self) -> Option<&str> {
+        self.azure.as_ref().map(|a| a.delivery.url())
     }
 
     /// Starts a span at `start` (default: now) under `parent` (default: a new trace).
@@ -179,24 +179,19 @@ impl<H: Host> Telemetry<H> {
         self.tracer.start_span(name, kind, parent, start, &self.host, &mut self.diag)
     }
 
-    /// Takes a finished span: prints it, encodes it for each exporter and queues it.
+    /// Takes a finished span: prints it, encodes it (and its events) and queues it.
     pub fn end_span(&mut self, span: SpanData) {
         self.diag.spans_ended += 1;
         if self.console {
             self.host.print(&crate::console::format_span(&span));
         }
-        let Some(azure) = self.azure.as_mut() else { return };
-        if self.shut_down {
-            self.diag.drop_items(DropReason::Shutdown, 1 + span.events.len() as u64);
-            return;
+        let Some(azure) = self.azure.as_ref() else { return };
+        let mut items = Vec::with_capacity(1 + span.events.len());
+        let cuts = azure.encoder.encode_span(&span, &mut |item| items.push(item));
+        self.diag.values_truncated += u64::from(cuts);
+        for item in items {
+            self.enqueue(item);
         }
-        let diag = &mut self.diag;
-        let batcher = &mut azure.batcher;
-        let cuts = azure.encoder.encode_span(&span, &mut |item| match batcher.push(item) {
-            Ok(()) => diag.items_queued += 1,
-            Err(reason) => diag.drop_items(reason, 1),
-        });
-        diag.values_truncated += u64::from(cuts);
         self.after_enqueue();
     }
 
@@ -210,6 +205,7 @@ impl<H: Host> Telemetry<H> {
             let (item, cuts) = azure.encoder.encode_log(&record);
             self.diag.values_truncated += u64::from(cuts);
             self.enqueue(item);
+            self.after_enqueue();
         }
     }
 
@@ -223,6 +219,7 @@ impl<H: Host> Telemetry<H> {
             let (item, cuts) = azure.encoder.encode_exception(&record);
             self.diag.values_truncated += u64::from(cuts);
             self.enqueue(item);
+            self.after_enqueue();
         }
     }
 
@@ -233,52 +230,122 @@ impl<H: Host> Telemetry<H> {
             self.diag.drop_items(DropReason::Shutdown, 1);
             return;
         }
-        match azure.batcher.push(item) {
+        match azure.delivery.push(item) {
             Ok(()) => self.diag.items_queued += 1,
             Err(reason) => self.diag.drop_items(reason, 1),
         }
-        self.after_enqueue();
     }
 
     /// Sends full batches at once; otherwise makes sure a timed export is due.
     fn after_enqueue(&mut self) {
-        let Some(azure) = self.azure.as_ref() else { return };
-        if azure.batcher.batch_ready() {
-            self.send_batches(false);
+        let ready = self.azure.as_ref().is_some_and(|a| a.delivery.batch_ready());
+        if ready {
+            self.send(false);
         }
-        let waiting = self.items_pending() > 0;
-        if waiting && self.timers.spans.is_none() && self.export_interval_ms > 0 && !self.shut_down {
+        if self.items_pending() > 0 && self.timers.spans.is_none() && self.export_interval_ms > 0 && !self.shut_down {
             self.timers.spans = Some(self.host.now_unix_nanos() + ms_to_nanos(self.export_interval_ms));
-            self.set_timer();
         }
+        self.set_timer();
+    }
+
+    /// Hands the requests that may go now to the host: full batches, or with `all` everything.
+    fn send(&mut self, all: bool) {
+        let Some(azure) = self.azure.as_mut() else { return };
+        let now = self.host.now_unix_nanos();
+        let requests = azure.delivery.take_requests(all, now, &mut self.next_request_id, &mut self.diag);
+        if azure.delivery.pending() == 0 {
+            self.timers.spans = None;
+        }
+        for request in requests {
+            self.host.send(request);
+        }
+    }
+
+    /// The page is going away: everything queued leaves now in keepalive-sized requests.
+    pub fn send_for_unload(&mut self) {
+        let Some(azure) = self.azure.as_mut() else { return };
+        let requests = azure.delivery.take_for_unload(&mut self.next_request_id, &mut self.diag);
+        for request in requests {
+            self.host.send(request);
+        }
+    }
+
+    /// Whether the exporter is waiting out a failure (then, at unload, items are better kept
+    /// in storage than sent into a network that is probably down).
+    pub fn is_backing_off(&self) -> bool {
+        let now = self.host.now_unix_nanos();
+        self.azure.as_ref().and_then(|a| a.delivery.paused_until()).is_some_and(|until| now < until)
+    }
+
+    /// Removes everything waiting, for browser storage; counted as persisted.
+    pub fn drain_for_persistence(&mut self) -> Vec<String> {
+        let items = self.azure.as_mut().map(|a| a.delivery.drain()).unwrap_or_default();
+        self.diag.items_persisted += items.len() as u64;
+        items
+    }
+
+    /// Queues items read back from browser storage (encoded envelopes).
+    pub fn restore(&mut self, items: Vec<String>) {
+        self.diag.items_restored += items.len() as u64;
+        for item in items {
+            self.enqueue(item);
+        }
+        self.after_enqueue();
+    }
+
+    /// Counts items found in storage but too old to send.
+    pub fn expire(&mut self, count: u64) {
+        self.diag.drop_items(DropReason::Expired, count);
+    }
+
+    /// The network is back (the browser's `online` event): stop waiting and send.
+    pub fn resume(&mut self) {
+        if let Some(azure) = self.azure.as_mut() {
+            azure.delivery.resume();
+        }
+        self.send(true);
+        self.set_timer();
     }
 
     /// Sets the host timer for the earliest deadline, unless it is already set for it or earlier.
     fn set_timer(&mut self) {
-        let Some(next) = [self.timers.spans, self.timers.metrics].into_iter().flatten().min() else { return };
-        if self.timers.armed_for.is_some_and(|armed| armed <= next) {
+        let retry = self.azure.as_ref().and_then(|a| a.delivery.paused_until()).filter(|_| {
+            // A pause matters only while something waits to be sent.
+            self.items_pending() > 0
+        });
+        let flush_deadline = self.flushes.iter().filter_map(|f| f.deadline).min();
+        let Some(next) = [self.timers.spans, self.timers.metrics, retry, flush_deadline].into_iter().flatten().min() else {
+            return;
+        };
+        if self.timers.armed_for.is_some_and(|armed| armed <= next) && self.flushes.is_empty() {
             return;
         }
         let now = self.host.now_unix_nanos();
-        let delay_ms = (next.saturating_sub(now) / 1_000_000).min(u64::from(u32::MAX)) as u32;
-        match self.host.arm_timer(delay_ms) {
+        let delay_ms = (next.saturating_sub(now).div_ceil(1_000_000)).min(u64::from(u32::MAX)) as u32;
+        match self.host.arm_timer(delay_ms, !self.flushes.is_empty()) {
             Ok(()) => self.timers.armed_for = Some(next),
             Err(message) => self.diag.error(message),
         }
     }
 
-    /// The host timer fired: runs the exports that are due and sets the timer for the next.
+    /// The host timer fired: runs what is due and sets the timer for what comes next.
     pub fn on_timer(&mut self) {
         self.timers.armed_for = None;
         let now = self.host.now_unix_nanos() + TIMER_SLACK_NANOS;
         if self.timers.spans.is_some_and(|due| due <= now) {
             self.timers.spans = None;
-            self.send_batches(true);
+            self.send(true);
         }
         if self.timers.metrics.is_some_and(|due| due <= now) {
             self.timers.metrics = Some(self.host.now_unix_nanos() + ms_to_nanos(self.metrics_interval_ms));
             self.export_metrics();
         }
+        // After a pause, what waits is sent again (retries, and whatever a flush waits for).
+        let retry_due = self.azure.as_ref().and_then(|a| a.delivery.paused_until()).is_some_and(|until| until <= now);
+        if retry_due || !self.flushes.is_empty() {
+            self.send(true);
+        }
+        self.complete_flushes();
         self.set_timer();
     }
 
@@ -296,117 +363,98 @@ impl<H: Host> Telemetry<H> {
 
     /// Queues every series of every view (cumulative points) and sends them.
     fn export_metrics(&mut self) {
-        let Some(azure) = self.azure.as_mut() else { return };
+        let Some(azure) = self.azure.as_ref() else { return };
         if self.stats.series_count() == 0 {
             return;
         }
         let now = self.host.now_unix_nanos();
-        let diag = &mut self.diag;
-        let batcher = &mut azure.batcher;
+        let mut items = Vec::new();
         let mut cuts = 0;
         for view in self.stats.views() {
-            cuts += azure.encoder.encode_view(view, now, &mut |item| match batcher.push(item) {
-                Ok(()) => diag.items_queued += 1,
-                Err(reason) => diag.drop_items(reason, 1),
-            });
+            cuts += azure.encoder.encode_view(view, now, &mut |item| items.push(item));
         }
-        diag.values_truncated += u64::from(cuts);
-        self.send_batches(true);
+        self.diag.values_truncated += u64::from(cuts);
+        for item in items {
+            self.enqueue(item);
+        }
+        self.send(true);
     }
 
-    /// Sends full batches, or with `all` everything queued.
-    fn send_batches(&mut self, all: bool) {
-        let Some(azure) = self.azure.as_mut() else { return };
-        while all && !azure.batcher.is_empty() || azure.batcher.batch_ready() {
-            let Some(batch) = azure.batcher.take_batch() else { break };
-            let id = self.next_request_id;
-            self.next_request_id += 1;
-            self.in_flight.push(InFlight { id, items: batch.items as u64 });
-            self.diag.requests_sent += 1;
-            self.diag.items_sent += batch.items as u64;
-            self.host.send(ExportRequest {
-                id,
-                url: azure.url.clone(),
-                content_type: "application/json",
-                body: batch.body,
-            });
-        }
-    }
-
-    /// Sends everything queued; `Host::flush_done(ticket, …)` follows once each request
-    /// sent up to now has been answered (at once when none is in flight).
-    pub fn flush(&mut self) -> u64 {
+    /// Sends everything queued; `Host::flush_done(ticket, …)` follows once every item queued
+    /// before this call is delivered or dropped — or, with a timeout, when it passes (the
+    /// result then counts what is still pending).
+    pub fn flush(&mut self, timeout_ms: Option<u32>) -> u64 {
         if !self.shut_down {
             self.export_metrics();
         }
-        self.send_batches(true);
+        self.send(true);
         let ticket = self.next_ticket;
         self.next_ticket += 1;
-        self.flushes.push(PendingFlush { ticket, last_request: self.next_request_id - 1, at_start: self.totals() });
+        let now = self.host.now_unix_nanos();
+        self.flushes.push(PendingFlush {
+            ticket,
+            before_seq: self.azure.as_ref().map_or(0, |a| a.delivery.next_seq()),
+            deadline: timeout_ms.map(|ms| now + ms_to_nanos(ms)),
+            at_start: self.totals(),
+        });
         self.complete_flushes();
+        self.set_timer();
         ticket
     }
 
-    /// Flushes and refuses everything after; spans ended later are counted as `shutdown` drops.
-    pub fn shutdown(&mut self) -> u64 {
-        let ticket = self.flush();
+    /// Flushes and refuses everything after; items ended later count as `shutdown` drops.
+    /// Timed exports stop; retries of what was queued go on until the flush settles.
+    pub fn shutdown(&mut self, timeout_ms: Option<u32>) -> u64 {
+        let ticket = self.flush(timeout_ms);
         self.shut_down = true;
-        self.timers = Deadlines::default();
+        self.timers.spans = None;
+        self.timers.metrics = None;
         self.host.cancel_timer();
+        self.timers.armed_for = None;
+        self.set_timer(); // only retries and the flush deadline remain
         ticket
     }
 
     /// The answer to request `id`.
     pub fn on_response(&mut self, id: u64, response: ExportResponse) {
-        let Some(pos) = self.in_flight.iter().position(|r| r.id == id) else { return };
-        let items = self.in_flight.swap_remove(pos).items;
-        match response {
-            ExportResponse::NetworkError(message) => {
-                self.diag.requests_failed += 1;
-                self.diag.drop_items(DropReason::Network, items);
-                self.diag.error(format!("export request failed: {message}"));
-            }
-            ExportResponse::Http { status, body } => {
-                let outcome = track_response::interpret(status, &body, items);
-                if let Some(status) = outcome.failed_status {
-                    self.diag.requests_failed += 1;
-                    self.diag.drop_items(DropReason::HttpStatus, items);
-                    self.diag.error(format!("HTTP {status}: {}", outcome.message.unwrap_or_default()));
-                } else {
-                    self.diag.items_accepted += outcome.accepted;
-                    self.diag.items_rejected += outcome.rejected;
-                    self.diag.drop_items(DropReason::Rejected, outcome.rejected);
-                    if let Some(message) = outcome.message {
-                        self.diag.error(message);
-                    }
-                }
-            }
+        let now = self.host.now_unix_nanos();
+        let requeued = self.azure.as_mut().is_some_and(|a| a.delivery.on_response(id, &response, now, &mut self.diag));
+        // Retried items, split halves and redirected batches go out as soon as they may (a pause
+        // holds them back). Nothing else is sent from here: in a worker this runs in the context
+        // of whichever request made the answered fetch, and a fetch started there would be
+        // cancelled when that request's waitUntil ends; each flush sends its own items.
+        if requeued {
+            self.send(!self.flushes.is_empty());
         }
         self.complete_flushes();
+        self.set_timer();
     }
 
     fn totals(&self) -> FlushResult {
+        let d = &self.diag;
         FlushResult {
-            sent: self.diag.items_accepted
-                + self.diag.items_rejected
-                + self.diag.dropped(DropReason::HttpStatus)
-                + self.diag.dropped(DropReason::Network),
-            accepted: self.diag.items_accepted,
-            rejected: self.diag.items_rejected,
+            sent: d.items_accepted + d.items_rejected + d.dropped(DropReason::HttpStatus) + d.dropped(DropReason::Quota),
+            accepted: d.items_accepted,
+            rejected: d.items_rejected,
+            pending: 0,
         }
     }
 
     fn complete_flushes(&mut self) {
-        let oldest_in_flight = self.in_flight.iter().map(|r| r.id).min().unwrap_or(u64::MAX);
-        let now = self.totals();
+        let now = self.host.now_unix_nanos();
+        let totals = self.totals();
         let mut i = 0;
         while i < self.flushes.len() {
-            if self.flushes[i].last_request < oldest_in_flight {
+            let flush = &self.flushes[i];
+            let unfinished = self.azure.as_ref().map_or(0, |a| a.delivery.unfinished_before(flush.before_seq));
+            let expired = flush.deadline.is_some_and(|d| d <= now + TIMER_SLACK_NANOS);
+            if unfinished == 0 || expired {
                 let done = self.flushes.swap_remove(i);
                 let result = FlushResult {
-                    sent: now.sent - done.at_start.sent,
-                    accepted: now.accepted - done.at_start.accepted,
-                    rejected: now.rejected - done.at_start.rejected,
+                    sent: totals.sent - done.at_start.sent,
+                    accepted: totals.accepted - done.at_start.accepted,
+                    rejected: totals.rejected - done.at_start.rejected,
+                    pending: unfinished,
                 };
                 self.host.flush_done(done.ticket, result);
             } else {
@@ -423,7 +471,7 @@ fn ms_to_nanos(ms: u32) -> u64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::platform::{Clock, Entropy};
+    use crate::platform::{Clock, Entropy, ExportRequest, ResponseHeaders};
 
     /// A scripted host: records what the core asks for; the test answers.
     #[derive(Default)]
@@ -449,7 +497,7 @@ pub(crate) mod tests {
         fn send(&mut self, request: ExportRequest) {
             self.sent.push(request);
         }
-        fn arm_timer(&mut self, delay_ms: u32) -> Result<(), String> {
+        fn arm_timer(&mut self, delay_ms: u32, _keep_alive: bool) -> Result<(), String> {
             self.timers.push(delay_ms);
             Ok(())
         }
@@ -467,7 +515,7 @@ pub(crate) mod tests {
     fn config(batch_items: usize, queue: usize) -> Config {
         Config {
             azure: Some(ConnectionString::parse("InstrumentationKey=k;IngestionEndpoint=http://127.0.0.1:9").unwrap()),
-            batch: BatchLimits { max_queue_items: queue, max_batch_items: batch_items, max_batch_bytes: 1 << 20 },
+            batch: BatchLimits { max_queue_items: queue, max_queue_bytes: 1 << 24, max_batch_items: batch_items, max_batch_bytes: 1 << 20 },
             ..Config::default()
         }
     }
@@ -482,10 +530,7 @@ pub(crate) mod tests {
     }
 
     fn ok(items: u64) -> ExportResponse {
-        ExportResponse::Http {
-            status: 200,
-            body: format!("{{\"itemsReceived\":{items},\"itemsAccepted\":{items},\"errors\":[]}}"),
-        }
+        ExportResponse::Http { status: 200, body: format!("{{\"itemsReceived\":{items},\"itemsAccepted\":{items},\"errors\":[]}}"), headers: ResponseHeaders::default() }
     }
 
     #[test]
@@ -514,47 +559,203 @@ pub(crate) mod tests {
         let mut t = Telemetry::new(config(10, 100), TestHost::default());
         end_one(&mut t, "a");
         end_one(&mut t, "b");
-        let ticket = t.flush();
+        let ticket = t.flush(None);
         assert_eq!(t.host.sent.len(), 1);
         assert!(t.host.flushed.is_empty());
         let id = t.host.sent[0].id;
         t.on_response(id, ok(2));
-        assert_eq!(t.host.flushed, vec![(ticket, FlushResult { sent: 2, accepted: 2, rejected: 0 })]);
+        assert_eq!(t.host.flushed, vec![(ticket, FlushResult { sent: 2, accepted: 2, rejected: 0, pending: 0 })]);
         // Nothing queued: a flush completes at once.
-        let second = t.flush();
+        let second = t.flush(None);
         assert_eq!(t.host.flushed.last(), Some(&(second, FlushResult::default())));
     }
 
+    fn http(status: u16, body: &str) -> ExportResponse {
+        ExportResponse::Http { status, body: body.into(), headers: ResponseHeaders::default() }
+    }
+
+    /// The names of the spans in a request body, in order.
+    fn names(request: &ExportRequest) -> Vec<String> {
+        let body = crate::json::parse(&request.body).unwrap();
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.get("data").unwrap().get("baseData").unwrap().get("name").unwrap().as_str().unwrap().to_owned())
+            .collect()
+    }
+
     #[test]
-    fn every_item_is_accounted_for() {
-        let mut t = Telemetry::new(config(2, 3), TestHost::default());
+    fn every_item_is_accounted_for_and_retried_items_arrive_once() {
+        let mut t = Telemetry::new(config(2, 10), TestHost::default());
         for i in 0..5 {
             end_one(&mut t, &format!("s{i}"));
         }
-        // Batches of 2 leave at once, so the queue (cap 3) never overflows here.
-        t.flush();
+        let ticket = t.flush(None);
         let ids: Vec<u64> = t.host.sent.iter().map(|r| r.id).collect();
         assert_eq!(ids.len(), 3);
         t.on_response(ids[0], ok(2));
         t.on_response(
             ids[1],
-            ExportResponse::Http {
-                status: 206,
-                body:
-                    r#"{"itemsReceived":2,"itemsAccepted":1,"errors":[{"index":1,"statusCode":400,"message":"bad"}]}"#
-                        .into(),
-            },
+            http(206, r#"{"itemsReceived":2,"itemsAccepted":1,"errors":[{"index":1,"statusCode":400,"message":"bad"}]}"#),
         );
         t.on_response(ids[2], ExportResponse::NetworkError("connection refused".into()));
+        assert_eq!(t.host.sent.len(), 3, "nothing is resent before the backoff ends");
+        assert!(t.host.flushed.is_empty(), "the flush waits for the retried item");
+        let backoff = *t.host.timers.last().unwrap();
+        assert!((500..=1_000).contains(&backoff), "first backoff about 1 s, got {backoff} ms");
+        t.host.now += u64::from(backoff) * 1_000_000;
+        t.on_timer();
+        assert_eq!(t.host.sent.len(), 4);
+        assert_eq!(names(&t.host.sent[3]), vec!["s4"], "the failed batch is sent again, alone");
+        t.on_response(t.host.sent[3].id, ok(1));
         let d = t.diagnostics();
-        assert_eq!(d.items_queued, 5);
-        assert_eq!(d.items_accepted, 3);
-        assert_eq!(d.items_rejected, 1);
+        assert_eq!((d.items_queued, d.items_accepted, d.items_rejected, d.items_retried), (5, 4, 1, 1));
         assert_eq!(d.dropped(DropReason::Rejected), 1);
-        assert_eq!(d.dropped(DropReason::Network), 1);
         assert_eq!(d.items_accepted + d.dropped_total(), 5);
-        assert_eq!(d.requests_failed, 1);
-        assert!(d.last_error.as_deref().unwrap().contains("connection refused"));
+        assert_eq!(t.host.flushed, vec![(ticket, FlushResult { sent: 5, accepted: 4, rejected: 1, pending: 0 })]);
+    }
+
+    #[test]
+    fn partial_success_resends_only_the_retriable_items() {
+        let mut t = Telemetry::new(config(10, 10), TestHost::default());
+        for i in 0..3 {
+            end_one(&mut t, &format!("s{i}"));
+        }
+        t.flush(None);
+        let body = r#"{"itemsReceived":3,"itemsAccepted":1,"errors":[{"index":0,"statusCode":429,"message":"slow"},{"index":2,"statusCode":500,"message":"oops"}]}"#;
+        t.on_response(t.host.sent[0].id, http(206, body));
+        assert_eq!(t.host.sent.len(), 2, "retriable items go again at once while a flush waits");
+        assert_eq!(names(&t.host.sent[1]), vec!["s0", "s2"]);
+        t.on_response(t.host.sent[1].id, ok(2));
+        assert_eq!(t.diagnostics().items_accepted, 3);
+        assert_eq!(t.host.flushed.len(), 1);
+    }
+
+    #[test]
+    fn retry_after_is_honoured() {
+        let mut t = Telemetry::new(config(10, 10), TestHost::default());
+        end_one(&mut t, "a");
+        t.flush(None);
+        let headers = ResponseHeaders { retry_after: Some("7".into()), ..Default::default() };
+        t.on_response(t.host.sent[0].id, ExportResponse::Http { status: 429, body: String::new(), headers });
+        t.host.now += 5_000_000_000; // the earlier span-export timer fires first
+        t.on_timer();
+        assert_eq!(t.host.sent.len(), 1, "not before Retry-After");
+        assert_eq!(t.host.timers.last(), Some(&2_000), "the timer is set for the rest of the 7 s");
+        t.host.now += 2_000_000_000;
+        t.on_timer();
+        assert_eq!(t.host.sent.len(), 2);
+    }
+
+    #[test]
+    fn redirects_move_to_the_new_host_and_resend_at_once() {
+        let mut t = Telemetry::new(config(10, 10), TestHost::default());
+        end_one(&mut t, "a");
+        t.flush(None);
+        let headers = ResponseHeaders { location: Some("http://127.0.0.1:10/v2.1/track".into()), ..Default::default() };
+        t.on_response(t.host.sent[0].id, ExportResponse::Http { status: 307, body: String::new(), headers });
+        assert_eq!(t.host.sent.len(), 2);
+        assert_eq!(t.host.sent[1].url, "http://127.0.0.1:10/v2.1/track");
+        t.on_response(t.host.sent[1].id, ok(1));
+        end_one(&mut t, "b");
+        t.flush(None);
+        assert_eq!(t.host.sent[2].url, "http://127.0.0.1:10/v2.1/track", "the new host is kept");
+    }
+
+    #[test]
+    fn a_redirect_followed_by_fetch_moves_the_exporter_too() {
+        let mut t = Telemetry::new(config(10, 10), TestHost::default());
+        end_one(&mut t, "a");
+        t.flush(None);
+        let headers = ResponseHeaders { redirected_to: Some("http://127.0.0.1:11/v2.1/track".into()), ..Default::default() };
+        t.on_response(t.host.sent[0].id, ExportResponse::Http { status: 200, body: String::new(), headers });
+        assert_eq!(t.azure_url(), Some("http://127.0.0.1:11/v2.1/track"));
+        assert_eq!(t.diagnostics().items_accepted, 1);
+    }
+
+    #[test]
+    fn quota_answers_drop_without_retrying() {
+        let mut t = Telemetry::new(config(10, 10), TestHost::default());
+        end_one(&mut t, "a");
+        t.flush(None);
+        t.on_response(t.host.sent[0].id, http(439, ""));
+        assert_eq!(t.diagnostics().dropped(DropReason::Quota), 1);
+        assert_eq!(t.host.sent.len(), 1);
+        assert_eq!(t.host.flushed.len(), 1);
+    }
+
+    #[test]
+    fn too_large_batches_are_split_in_halves() {
+        let mut t = Telemetry::new(config(10, 10), TestHost::default());
+        for i in 0..4 {
+            end_one(&mut t, &format!("s{i}"));
+        }
+        t.flush(None);
+        t.on_response(t.host.sent[0].id, http(413, ""));
+        assert_eq!(t.host.sent.len(), 3);
+        assert_eq!(names(&t.host.sent[1]), vec!["s0", "s1"]);
+        assert_eq!(names(&t.host.sent[2]), vec!["s2", "s3"]);
+        t.on_response(t.host.sent[1].id, ok(2));
+        t.on_response(t.host.sent[2].id, ok(2));
+        assert_eq!(t.diagnostics().items_accepted, 4);
+    }
+
+    #[test]
+    fn a_flush_with_a_deadline_settles_and_counts_what_is_pending() {
+        let mut t = Telemetry::new(config(10, 10), TestHost::default());
+        end_one(&mut t, "a");
+        let ticket = t.flush(Some(2_000));
+        t.on_response(t.host.sent[0].id, ExportResponse::NetworkError("down".into()));
+        assert!(t.host.flushed.is_empty());
+        t.host.now += 2_000_000_000;
+        t.on_timer();
+        assert_eq!(t.host.flushed, vec![(ticket, FlushResult { sent: 0, accepted: 0, rejected: 0, pending: 1 })]);
+        assert_eq!(t.host.sent.len(), 2, "the item is still retried after the deadline");
+    }
+
+    #[test]
+    fn unload_sends_keepalive_chunks_and_persistence_round_trips() {
+        let mut t = Telemetry::new(config(512, 2048), TestHost::default());
+        let attribute = "x".repeat(1_000);
+        for i in 0..200 {
+            let started = t.start_span(format!("s{i}"), SpanKind::Internal, None, None);
+            let mut data = started.data.unwrap();
+            data.attributes.set("blob", crate::trace::AttributeValue::Str(attribute.clone()), &SpanLimits::default(), &mut t.diag);
+            t.end_span(data);
+        }
+        t.send_for_unload();
+        assert!(t.host.sent.len() >= 4);
+        assert!(t.host.sent.iter().all(|r| r.keepalive && r.body.len() <= crate::export::exporter::KEEPALIVE_MAX_BYTES));
+        let total: usize = t.host.sent.iter().map(|r| names(r).len()).sum();
+        assert_eq!(total, 200);
+
+        let mut t = Telemetry::new(config(10, 10), TestHost::default());
+        end_one(&mut t, "kept");
+        let stored = t.drain_for_persistence();
+        assert_eq!((stored.len(), t.items_pending()), (1, 0));
+        let mut later = Telemetry::new(config(10, 10), TestHost::default());
+        later.restore(stored);
+        later.flush(None);
+        assert_eq!(names(&later.host.sent[0]), vec!["kept"]);
+        assert_eq!((t.diagnostics().items_persisted, later.diagnostics().items_restored), (1, 1));
+    }
+
+    #[test]
+    fn memory_stays_bounded_while_the_backend_is_down() {
+        let mut cfg = config(100, 1_000);
+        cfg.batch.max_queue_bytes = 256 * 1024;
+        let mut t = Telemetry::new(cfg, TestHost::default());
+        for i in 0..20_000 {
+            end_one(&mut t, &format!("span-{i}"));
+            // Every request fails at once: the items come back and wait for the backoff.
+            while let Some(request) = t.host.sent.pop() {
+                t.on_response(request.id, ExportResponse::NetworkError("down".into()));
+            }
+        }
+        let d = t.diagnostics();
+        assert!(t.items_pending() <= 1_000);
+        assert_eq!(d.items_queued + d.dropped(DropReason::QueueFull), 20_000);
+        assert!(d.dropped(DropReason::QueueFull) >= 19_000);
     }
 
     #[test]
@@ -567,8 +768,8 @@ pub(crate) mod tests {
         }
         assert!(t.host.timers.is_empty(), "interval 0 arms no timer");
         assert_eq!(t.diagnostics().dropped(DropReason::QueueFull), 2);
-        t.flush();
-        t.on_response(t.host.sent[0].id, ExportResponse::Http { status: 403, body: String::new() });
+        t.flush(None);
+        t.on_response(t.host.sent[0].id, ExportResponse::Http { status: 403, body: String::new(), headers: ResponseHeaders::default() });
         assert_eq!(t.diagnostics().dropped(DropReason::HttpStatus), 2);
         assert_eq!(t.host.flushed[0].1.sent, 2);
     }
@@ -576,7 +777,7 @@ pub(crate) mod tests {
     #[test]
     fn spans_after_shutdown_are_dropped_and_counted() {
         let mut t = Telemetry::new(config(10, 10), TestHost::default());
-        t.shutdown();
+        t.shutdown(None);
         end_one(&mut t, "late");
         assert_eq!(t.diagnostics().dropped(DropReason::Shutdown), 1);
         assert!(t.host.sent.is_empty());
@@ -635,12 +836,12 @@ pub(crate) mod tests {
         let mut t = Telemetry::new(cfg, TestHost::default());
         let m = counter_view(&mut t);
         assert!(t.host.timers.is_empty(), "no metrics timer when the interval is 0 (workers)");
-        t.flush();
+        t.flush(None);
         assert!(t.host.sent.is_empty(), "no series, nothing to export");
         t.stats.record(0, m, 1.0, &mut t.diag);
-        t.flush();
+        t.flush(None);
         assert_eq!(metric_items(&t.host), 1);
-        t.shutdown();
+        t.shutdown(None);
         assert_eq!(metric_items(&t.host), 2, "shutdown flushes the cumulative point again");
         assert_eq!(t.host.timers.last(), Some(&0), "and cancels the timer");
     }
@@ -672,7 +873,7 @@ pub(crate) mod tests {
             properties: Default::default(),
             correlation,
         });
-        t.flush();
+        t.flush(None);
         let body = crate::json::parse(&t.host.sent[0].body).unwrap();
         let items = body.as_array().unwrap();
         assert_eq!(items.len(), 2);
@@ -701,7 +902,7 @@ pub(crate) mod tests {
         let child = t.start_span("child".into(), SpanKind::Client, Some(&root.context), None);
         t.end_span(child.data.unwrap());
         t.end_span(root.data.unwrap());
-        t.flush();
+        t.flush(None);
         let body = crate::json::parse(&t.host.sent[0].body).unwrap();
         let items = body.as_array().unwrap();
         let tag = |i: usize, k: &str| items[i].get("tags").unwrap().get(k).and_then(|v| v.as_str()).map(str::to_owned);

@@ -35,6 +35,47 @@ fn push_clock(out: &mut String, day_secs: u64, micros: u64) {
     push_padded(out, micros, 6);
 }
 
+/// Parses an HTTP date in the IMF-fixdate form (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix seconds.
+pub fn parse_http_date(text: &str) -> Option<u64> {
+    let mut parts = text.split_ascii_whitespace();
+    let _weekday = parts.next()?;
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || year < 1970 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day as i64);
+    Some(days as u64 * 86_400 + h * 3_600 + m * 60 + s)
+}
+
+/// (year, month, day) to days since 1970-01-01 (the inverse of `civil_from_days`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Appends `value` in decimal, left-padded with zeros to `width` digits.
 fn push_padded(out: &mut String, value: u64, width: usize) {
     let mut digits = [b'0'; 20];
@@ -92,6 +133,16 @@ mod tests {
         assert_eq!(iso(1_795_609_259_123_456_789), "2026-11-25T12:20:59.123456Z");
         // 2100-03-01, after a non-leap century February.
         assert_eq!(iso(4_107_542_400_000_000_000), "2100-03-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(parse_http_date("Wed, 25 Nov 2026 12:20:59 GMT"), Some(1_795_609_259));
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 UTC"), None);
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("garbage"), None);
     }
 
     #[test]

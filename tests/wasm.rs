@@ -104,16 +104,17 @@ fn odd_values_are_counted_not_thrown() {
 }
 
 #[wasm_bindgen_test]
-async fn a_failed_fetch_settles_flush_and_is_counted_as_a_network_drop() {
+async fn a_failed_fetch_is_retried_and_a_flush_deadline_reports_it_pending() {
     let client = unreachable_client(&[]);
     let mut span = root(&client, "s");
     span.end(f64::NAN);
-    let result = JsFuture::from(client.flush()).await.unwrap();
-    assert_eq!(number(&result, &["sent"]), 1.0);
+    let result = JsFuture::from(client.flush(300.0)).await.unwrap();
+    assert_eq!(number(&result, &["pending"]), 1.0, "the item is kept for a retry, not dropped");
     assert_eq!(number(&result, &["accepted"]), 0.0);
     let d = client.diagnostics();
-    assert_eq!(number(&d, &["dropped", "network"]), 1.0);
-    assert_eq!(number(&d, &["requestsFailed"]), 1.0);
+    assert!(number(&d, &["requestsFailed"]) >= 1.0);
+    assert!(number(&d, &["itemsRetried"]) >= 1.0);
+    assert_eq!(number(&d, &["dropped", "network"]), 0.0);
     assert!(Reflect::get(&d, &"lastError".into()).unwrap().is_string());
 }
 
@@ -123,19 +124,19 @@ async fn the_export_timer_sends_without_a_flush() {
     let mut span = root(&client, "s");
     span.end(f64::NAN);
     for _ in 0..100 {
-        if number(&client.diagnostics(), &["requestsFailed"]) == 1.0 {
+        if number(&client.diagnostics(), &["requestsFailed"]) >= 1.0 {
             break;
         }
         sleep_ms(20).await;
     }
-    assert_eq!(number(&client.diagnostics(), &["requestsSent"]), 1.0);
-    assert_eq!(number(&client.diagnostics(), &["dropped", "network"]), 1.0);
+    assert!(number(&client.diagnostics(), &["requestsSent"]) >= 1.0);
+    assert!(number(&client.diagnostics(), &["requestsFailed"]) >= 1.0);
 }
 
 #[wasm_bindgen_test]
 async fn shutdown_flushes_then_refuses_spans() {
     let client = unreachable_client(&[]);
-    JsFuture::from(client.shutdown()).await.unwrap();
+    JsFuture::from(client.shutdown(200.0)).await.unwrap();
     let mut late = root(&client, "late");
     late.end(f64::NAN);
     assert_eq!(number(&client.diagnostics(), &["dropped", "shutdown"]), 1.0);

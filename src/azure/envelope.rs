@@ -11,7 +11,7 @@ use crate::log::{Correlation, ExceptionDetail, ExceptionRecord, LogRecord, Sever
 use crate::time::{push_iso8601, push_timespan};
 use crate::trace::{AttributeValue, Attributes, Event, SpanData, SpanKind, Status};
 
-/// The ingestion service's length limits (characters), from its schema: what is longer is cut
+/// The ingestion service's length limits (UTF-16 units), from its schema: what is longer is cut
 /// here (and counted) rather than refused there.
 pub(super) mod limit {
     pub const NAME: usize = 1024;
@@ -280,20 +280,17 @@ fn push_properties(out: &mut String, attributes: &Attributes, keep: impl Fn(&str
     first
 }
 
-/// `text` cut to at most `max_chars` characters (on a character boundary).
-fn cut(text: &str, max_chars: usize) -> &str {
-    match text.char_indices().nth(max_chars) {
-        Some((end, _)) => &text[..end],
-        None => text,
-    }
+/// `text` cut to at most `max_units` UTF-16 units, as the service counts (on a character boundary).
+fn cut(text: &str, max_units: usize) -> &str {
+    crate::text::utf16_prefix(text, max_units)
 }
 
 /// Cuts values to their limits and counts how many it cut.
 pub(super) struct Cutter(pub u32);
 
 impl Cutter {
-    pub fn cut<'a>(&mut self, text: &'a str, max_chars: usize) -> &'a str {
-        let short = cut(text, max_chars);
+    pub fn cut<'a>(&mut self, text: &'a str, max_units: usize) -> &'a str {
+        let short = cut(text, max_units);
         if short.len() < text.len() {
             self.0 += 1;
         }

@@ -24,7 +24,9 @@ impl EnvelopeEncoder {
             record.correlation,
         );
         out.push_str("\"data\":{\"baseType\":\"MessageData\",\"baseData\":{\"ver\":2,");
-        push_member(&mut out, "message", cuts.cut(&record.message, limit::MESSAGE));
+        // The service refuses an empty message.
+        let message = if record.message.is_empty() { "(empty message)" } else { &record.message };
+        push_member(&mut out, "message", cuts.cut(message, limit::MESSAGE));
         out.push_str(",\"severityLevel\":");
         push_u64(&mut out, record.severity as u64);
         out.push_str(",\"properties\":{");

@@ -1,3 +1,5 @@
 //! The delivery pipeline shared by the exporters.
 
 pub mod batcher;
+pub mod exporter;
+pub mod retry;

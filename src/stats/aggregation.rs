@@ -119,13 +119,27 @@ impl DistributionData {
 }
 
 impl AggregationData {
-    /// Adds one (already validated) value. Allocates nothing.
-    pub fn add(&mut self, value: f64, bounds: &[f64]) {
+    /// Adds one (already validated) value; allocates nothing. A value that would make the
+    /// aggregate overflow to infinity (which has no JSON form) is refused: false, nothing changed.
+    pub fn add(&mut self, value: f64, bounds: &[f64]) -> bool {
         match self {
             AggregationData::Count(n) => *n += 1,
-            AggregationData::Sum(s) => *s += value,
+            AggregationData::Sum(s) => {
+                let next = *s + value;
+                if !next.is_finite() {
+                    return false;
+                }
+                *s = next;
+            }
             AggregationData::LastValue(v) => *v = value,
             AggregationData::Distribution(d) => {
+                let count = d.count + 1;
+                let delta = value - d.mean;
+                let mean = d.mean + delta / count as f64;
+                let ssd = d.sum_of_squared_deviation + delta * (value - mean);
+                if !(delta.is_finite() && mean.is_finite() && ssd.is_finite() && (mean * count as f64).is_finite()) {
+                    return false;
+                }
                 if d.count == 0 {
                     d.min = value;
                     d.max = value;
@@ -133,16 +147,16 @@ impl AggregationData {
                     d.min = d.min.min(value);
                     d.max = d.max.max(value);
                 }
-                d.count += 1;
-                let delta = value - d.mean;
-                d.mean += delta / d.count as f64;
-                d.sum_of_squared_deviation += delta * (value - d.mean);
+                d.count = count;
+                d.mean = mean;
+                d.sum_of_squared_deviation = ssd;
                 let bucket = bounds.partition_point(|b| *b <= value);
                 if let Some(slot) = d.bucket_counts.get_mut(bucket) {
                     *slot += 1;
                 }
             }
         }
+        true
     }
 }
 
@@ -201,6 +215,20 @@ mod tests {
         let AggregationData::Distribution(d) = run(&agg, &values) else { unreachable!() };
         assert!((d.sum_of_squared_deviation - 250.0).abs() < 1e-6, "{}", d.sum_of_squared_deviation);
         assert_eq!(d.bucket_counts, vec![1000]);
+    }
+
+    #[test]
+    fn values_that_would_overflow_are_refused() {
+        let mut sum = Aggregation::Sum.new_data();
+        assert!(sum.add(f64::MAX, &[]));
+        assert!(!sum.add(f64::MAX, &[]));
+        assert_eq!(sum, AggregationData::Sum(f64::MAX));
+        let mut dist = Aggregation::Distribution(vec![]).new_data();
+        assert!(dist.add(f64::MAX, &[]));
+        assert!(!dist.add(f64::MAX, &[]), "the sum (mean × count) would overflow");
+        assert!(!dist.add(0.0, &[]), "the squared deviation would overflow");
+        let AggregationData::Distribution(d) = dist else { unreachable!() };
+        assert_eq!(d.count, 1);
     }
 
     #[test]

@@ -115,15 +115,24 @@ impl Stats {
             diag.measurements_invalid += 1;
             return;
         }
-        diag.measurements_recorded += 1;
-        let Some(views) = self.views_of_measure.get(measure as usize) else { return };
+        // Counted once per measurement: recorded if any view (or no view) took it, invalid if
+        // any view refused it.
+        let mut taken = false;
+        let mut refused = false;
+        let views = self.views_of_measure.get(measure as usize).map_or(&[][..], Vec::as_slice);
         for &v in views {
             let Some(view) = self.views.get_mut(v) else { continue };
             match view.record(tag_set, value, &self.tag_sets) {
-                RecordOutcome::Recorded => {}
+                RecordOutcome::Recorded => taken = true,
                 RecordOutcome::SeriesOverflow => diag.series_overflow += 1,
-                RecordOutcome::Refused => diag.measurements_invalid += 1,
+                RecordOutcome::Refused => refused = true,
             }
+        }
+        if taken || views.is_empty() {
+            diag.measurements_recorded += 1;
+        }
+        if refused {
+            diag.measurements_invalid += 1;
         }
     }
 

@@ -59,7 +59,8 @@ pub enum RecordOutcome {
     Recorded,
     /// The view is at its series cap and this tag combination is new.
     SeriesOverflow,
-    /// The aggregation refuses the value (a negative Sum or Distribution value).
+    /// The aggregation refuses the value (a negative Sum or Distribution value, or one that
+    /// would overflow it).
     Refused,
 }
 
@@ -86,10 +87,12 @@ impl ViewState {
             Aggregation::Distribution(bounds) => bounds,
             _ => &[],
         };
-        if let Some(series) = self.series.get_mut(index as usize) {
-            series.data.add(value, bounds);
+        let added = self.series.get_mut(index as usize).is_some_and(|series| series.data.add(value, bounds));
+        if added {
+            RecordOutcome::Recorded
+        } else {
+            RecordOutcome::Refused
         }
-        RecordOutcome::Recorded
     }
 
     fn find_or_add_series(&mut self, tag_set: u32, tag_sets: &TagSets) -> Option<u32> {

@@ -139,13 +139,12 @@ impl Attributes {
     }
 }
 
-/// Cuts `text` to at most `max_chars` characters, counting the truncation.
-pub fn truncate(mut text: String, max_chars: usize, diag: &mut Diagnostics) -> String {
-    if text.len() > max_chars {
-        if let Some((cut, _)) = text.char_indices().nth(max_chars) {
-            text.truncate(cut);
-            diag.values_truncated += 1;
-        }
+/// Cuts `text` to at most `max_units` UTF-16 units (JavaScript's `length`), counting the cut.
+pub fn truncate(mut text: String, max_units: usize, diag: &mut Diagnostics) -> String {
+    let keep = crate::text::utf16_prefix(&text, max_units).len();
+    if keep < text.len() {
+        text.truncate(keep);
+        diag.values_truncated += 1;
     }
     text
 }

@@ -14,7 +14,7 @@ use crate::stats::aggregation::{Aggregation, AggregationData};
 use crate::stats::view::{Measure, MeasureKind, View};
 use crate::telemetry::{Config, Telemetry};
 use crate::trace::span::{truncate, MAX_NAME_LENGTH};
-use crate::trace::{AttributeValue, Attributes, Event, Link, Sampler, SpanContext, SpanData, SpanKind, Status};
+use crate::trace::{AttributeValue, Attributes, Event, Link, Sampler, SpanContext, SpanData, SpanKind, SpanLimits, Status};
 use crate::trace_context::{format_traceparent, parse_traceparent, TraceState};
 use js_sys::{Object, Promise};
 use std::rc::Rc;
@@ -51,8 +51,8 @@ impl RawClient {
     /// no request and no random number until spans are made.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<RawClient, JsError> {
-        let config = read_config(&config).map_err(|e| JsError::new(&e.to_string()))?;
-        let core = WasmHost::attach(Telemetry::new(config, WasmHost::new()));
+        let (config, request_timeout_ms) = read_config(&config).map_err(|e| JsError::new(&e.to_string()))?;
+        let core = WasmHost::attach(Telemetry::new(config, WasmHost::new(request_timeout_ms)));
         Ok(RawClient { core })
     }
 
@@ -255,6 +255,12 @@ impl RawClient {
         });
     }
 
+    /// Counts a measurement refused before it reached the core (an invalid tag map).
+    #[wasm_bindgen(js_name = countInvalidMeasurement)]
+    pub fn count_invalid_measurement(&self) {
+        with_core(&self.core, |c| c.diagnostics_mut().measurements_invalid += 1);
+    }
+
     /// Counts a console message that capture dropped over its rate limit.
     #[wasm_bindgen(js_name = dropRateLimited)]
     pub fn drop_rate_limited(&self) {
@@ -267,15 +273,46 @@ impl RawClient {
         with_core(&self.core, |c| c.diagnostics_mut().invalid_inputs += 1);
     }
 
-    /// Sends everything queued; the promise resolves with `{sent, accepted, rejected}` once
-    /// every request sent so far is answered. It never rejects.
-    pub fn flush(&self) -> Promise {
-        self.settle_with(|core| core.flush())
+    /// Sends everything queued; the promise resolves with `{sent, accepted, rejected, pending}`
+    /// once every item queued so far is delivered or dropped, or when `timeout_ms` (if finite)
+    /// has passed. It never rejects.
+    pub fn flush(&self, timeout_ms: f64) -> Promise {
+        self.settle_with(|core| core.flush(timeout(timeout_ms)))
     }
 
-    /// Flushes, stops the timer, and refuses later spans (counted as `shutdown` drops).
-    pub fn shutdown(&self) -> Promise {
-        self.settle_with(|core| core.shutdown())
+    /// Flushes, stops the timers, and refuses later items (counted as `shutdown` drops).
+    pub fn shutdown(&self, timeout_ms: f64) -> Promise {
+        self.settle_with(|core| core.shutdown(timeout(timeout_ms)))
+    }
+
+    /// The page is going away: sends what is queued in keepalive requests, or, with
+    /// `persist` and while the exporter is backing off (probably offline), returns the queued
+    /// items for browser storage instead (an empty array when they were sent).
+    pub fn unload(&self, persist: bool) -> Vec<String> {
+        with_core(&self.core, |core| {
+            if persist && core.is_backing_off() {
+                core.drain_for_persistence()
+            } else {
+                core.send_for_unload();
+                Vec::new()
+            }
+        })
+        .unwrap_or_default()
+    }
+
+    /// Queues items read back from browser storage.
+    pub fn restore(&self, items: Vec<String>) {
+        with_core(&self.core, |core| core.restore(items));
+    }
+
+    /// Counts stored items too old to send.
+    pub fn expire(&self, count: u32) {
+        with_core(&self.core, |core| core.expire(u64::from(count)));
+    }
+
+    /// The network is back: stop waiting out the backoff and send.
+    pub fn resume(&self) {
+        with_core(&self.core, |core| core.resume());
     }
 
     fn settle_with(&self, start: impl FnOnce(&mut Core) -> u64) -> Promise {
@@ -309,6 +346,9 @@ impl RawClient {
             js::set(&obj, "itemsRejected", n(d.items_rejected));
             js::set(&obj, "requestsSent", n(d.requests_sent));
             js::set(&obj, "requestsFailed", n(d.requests_failed));
+            js::set(&obj, "itemsRetried", n(d.items_retried));
+            js::set(&obj, "itemsPersisted", n(d.items_persisted));
+            js::set(&obj, "itemsRestored", n(d.items_restored));
             js::set(&obj, "attributesDropped", n(d.attributes_dropped));
             js::set(&obj, "eventsDropped", n(d.events_dropped));
             js::set(&obj, "linksDropped", n(d.links_dropped));
@@ -469,7 +509,7 @@ impl RawSpan {
         let Some(data) = self.data.as_mut() else { return };
         let status = match code {
             1 => Status::Ok,
-            2 => Status::Error(message.chars().take(8192).collect()),
+            2 => Status::Error(crate::text::utf16_prefix(message, 8192).to_owned()),
             _ => Status::Unset,
         };
         data.set_status(status);
@@ -490,13 +530,19 @@ impl RawSpan {
             return;
         }
         self.add_event("exception", f64::NAN);
-        if !type_name.is_empty() {
-            self.set_string(1, "exception.type", type_name);
-        }
-        self.set_string(1, "exception.message", message);
-        if !stack.is_empty() {
-            self.set_string(1, "exception.stacktrace", stack);
-        }
+        // Exception texts get the service's exception limit (32768), not the attribute limit:
+        // a V8 stack starts with the message, and cutting it short would lose every frame.
+        let Some(event) = self.data.as_mut().and_then(|d| d.events.last_mut()) else { return };
+        with_core(&self.core, |core| {
+            let (limits, diag) = core.limits_and_diagnostics();
+            let limits = SpanLimits { value_length: limits.value_length.max(32_768), ..*limits };
+            let texts = [("exception.type", type_name), ("exception.message", message), ("exception.stacktrace", stack)];
+            for (key, value) in texts {
+                if !value.is_empty() || key == "exception.message" {
+                    event.attributes.set(key, AttributeValue::Str(value.to_owned()), &limits, diag);
+                }
+            }
+        });
         let status = if type_name.is_empty() { message.to_owned() } else { format!("{type_name}: {message}") };
         self.set_status(2, &status);
     }
@@ -529,6 +575,11 @@ fn properties(core: &mut Core, keys: Vec<String>, values: Vec<String>) -> Attrib
         }
     }
     attributes
+}
+
+/// A finite, non-negative number of milliseconds, else no timeout.
+fn timeout(ms: f64) -> Option<u32> {
+    (ms.is_finite() && ms >= 0.0).then_some(ms.min(f64::from(u32::MAX)) as u32)
 }
 
 fn busy() -> JsError {
@@ -592,7 +643,8 @@ fn metrics_to_js(core: &Core) -> JsValue {
 }
 
 /// Reads and validates the JS configuration object.
-fn read_config(raw: &JsValue) -> Result<Config, ConfigError> {
+/// Returns the core configuration and the per-request timeout (a platform setting).
+fn read_config(raw: &JsValue) -> Result<(Config, u32), ConfigError> {
     if !raw.is_object() {
         return Err(ConfigError::NotAnObject);
     }
@@ -643,6 +695,10 @@ fn read_config(raw: &JsValue) -> Result<Config, ConfigError> {
     if let Some(n) = count("maxSeriesPerView", 1.0, 100_000.0)? {
         config.stats_limits.max_series_per_view = n as usize;
     }
+    if let Some(n) = count("maxQueueBytes", 65_536.0, 256.0 * 1_048_576.0)? {
+        config.batch.max_queue_bytes = n as usize;
+    }
+    let request_timeout_ms = count("requestTimeoutMs", 0.0, 600_000.0)?.map_or(30_000, |n| n as u32);
     let limits = field("limits");
     if let Some(limits) = optional(&limits, "limits")? {
         let limit = |name: &'static str| -> Result<Option<usize>, ConfigError> {
@@ -667,7 +723,7 @@ fn read_config(raw: &JsValue) -> Result<Config, ConfigError> {
             config.limits.value_length = n;
         }
     }
-    Ok(config)
+    Ok((config, request_timeout_ms))
 }
 
 /// `None` for undefined/null, the value otherwise.

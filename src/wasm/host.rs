@@ -2,7 +2,7 @@
 //! transport, `setTimeout` export timer, `console.log`, and flush promises.
 
 use super::js;
-use crate::platform::{Clock, Entropy, ExportRequest, ExportResponse, Host};
+use crate::platform::{Clock, Entropy, ExportRequest, ExportResponse, Host, ResponseHeaders};
 use crate::telemetry::{FlushResult, Telemetry};
 use js_sys::{Function, Object};
 use std::cell::RefCell;
@@ -27,11 +27,13 @@ pub struct WasmHost {
     flush_resolvers: Vec<(u64, Function)>,
     /// Flushes that completed before their promise's resolver was registered.
     flushes_done_early: Vec<(u64, FlushResult)>,
+    /// Per-request timeout (0: none).
+    request_timeout_ms: u32,
 }
 
 impl WasmHost {
     /// Reads no global but `performance` and `Date`: safe at any time, including module scope.
-    pub fn new() -> WasmHost {
+    pub fn new(request_timeout_ms: u32) -> WasmHost {
         let performance = js::get(&js_sys::global(), "performance").dyn_into::<js::Performance>().ok();
         let mut host = WasmHost {
             me: Weak::new(),
@@ -41,6 +43,7 @@ impl WasmHost {
             timer_id: None,
             flush_resolvers: Vec::new(),
             flushes_done_early: Vec::new(),
+            request_timeout_ms,
         };
         if let Some(p) = performance {
             let origin = p.time_origin().as_f64().unwrap_or(0.0);
@@ -74,11 +77,22 @@ impl WasmHost {
     }
 }
 
+impl Drop for WasmHost {
+    /// A client that JS has let go of must not leave a timer behind: its callback would call
+    /// a closure that no longer exists (an exception in the host app).
+    fn drop(&mut self) {
+        if let Some(id) = self.timer_id.take() {
+            let _ = js::clear_timeout(&id);
+        }
+    }
+}
+
 pub fn flush_result_object(result: &FlushResult) -> JsValue {
     let obj = Object::new();
     js::set(&obj, "sent", result.sent as f64);
     js::set(&obj, "accepted", result.accepted as f64);
     js::set(&obj, "rejected", result.rejected as f64);
+    js::set(&obj, "pending", result.pending as f64);
     obj.into()
 }
 
@@ -105,9 +119,10 @@ impl Entropy for WasmHost {
 impl Host for WasmHost {
     fn send(&mut self, request: ExportRequest) {
         let me = self.me.clone();
+        let timeout_ms = self.request_timeout_ms;
         wasm_bindgen_futures::spawn_local(async move {
             let id = request.id;
-            let response = post(request).await;
+            let response = post(request, timeout_ms).await;
             if let Some(core) = me.upgrade() {
                 if let Ok(mut core) = core.try_borrow_mut() {
                     core.on_response(id, response);
@@ -122,7 +137,7 @@ impl Host for WasmHost {
         }
     }
 
-    fn arm_timer(&mut self, delay_ms: u32) -> Result<(), String> {
+    fn arm_timer(&mut self, delay_ms: u32, keep_alive: bool) -> Result<(), String> {
         self.cancel_timer();
         let me = self.me.clone();
         let callback = self.timer_callback.get_or_insert_with(|| {
@@ -137,8 +152,10 @@ impl Host for WasmHost {
         });
         match js::set_timeout(callback.as_ref(), delay_ms) {
             Ok(id) => {
-                // Node: a pending export must not keep the process alive.
-                js::call_method0(&id, "unref");
+                // Node: a periodic export must not keep the process alive (a flush must).
+                if !keep_alive {
+                    js::call_method0(&id, "unref");
+                }
                 self.timer_id = Some(id);
                 Ok(())
             }
@@ -161,26 +178,55 @@ impl Host for WasmHost {
     }
 }
 
-/// POSTs one request with `fetch` and reads the answer's status and body.
-async fn post(request: ExportRequest) -> ExportResponse {
+/// POSTs one request with `fetch` and reads the answer's status, body and the headers the
+/// exporters act on. Keepalive requests (page unload) go as `text/plain` (no CORS preflight,
+/// which keepalive requests cannot wait for) and fall back to `navigator.sendBeacon`.
+async fn post(request: ExportRequest, timeout_ms: u32) -> ExportResponse {
+    let global = js_sys::global();
     let init = Object::new();
     js::set(&init, "method", "POST");
     let headers = Object::new();
-    js::set(&headers, "content-type", request.content_type);
+    let content_type = if request.keepalive { "text/plain;charset=UTF-8" } else { request.content_type };
+    js::set(&headers, "content-type", content_type);
     js::set(&init, "headers", headers);
     js::set(&init, "body", request.body.as_str());
-    let promise = match js::fetch(&request.url, &init) {
-        Ok(p) => p,
-        Err(e) => return ExportResponse::NetworkError(js::describe_error(&e)),
+    if request.keepalive {
+        js::set(&init, "keepalive", true);
+    } else if timeout_ms > 0 {
+        // AbortSignal.timeout where the host has it (browsers, Node 17.3+, workerd).
+        let signal = js::call_method1(&js::get(&global, "AbortSignal"), "timeout", &JsValue::from(timeout_ms));
+        if !signal.is_undefined() {
+            js::set(&init, "signal", signal);
+        }
+    }
+    let result = match js::fetch(&request.url, &init) {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(e) => Err(e),
     };
-    let response = match JsFuture::from(promise).await {
-        Ok(r) => r,
+    let response = match result {
+        Ok(response) => response,
+        Err(e) if request.keepalive => {
+            // Over the keepalive budget, or fetch refused it: a beacon gives no answer, so it
+            // counts as delivered once the browser has taken it.
+            let sent = js::call_method2(&js::get(&global, "navigator"), "sendBeacon", &JsValue::from_str(&request.url), &JsValue::from_str(&request.body));
+            if sent.as_bool() == Some(true) {
+                return ExportResponse::Http { status: 200, body: String::new(), headers: ResponseHeaders::default() };
+            }
+            return ExportResponse::NetworkError(js::describe_error(&e));
+        }
         Err(e) => return ExportResponse::NetworkError(js::describe_error(&e)),
     };
     let status = js::get(&response, "status").as_f64().unwrap_or(0.0) as u16;
+    let header = |name: &str| js::call_method1(&js::get(&response, "headers"), "get", &JsValue::from_str(name)).as_string();
+    let redirected_to = if js::get(&response, "redirected").as_bool() == Some(true) {
+        js::get(&response, "url").as_string().filter(|u| !u.is_empty())
+    } else {
+        None
+    };
+    let headers = ResponseHeaders { retry_after: header("retry-after"), location: header("location"), redirected_to };
     let body = match js::call_method0(&response, "text").dyn_into::<js_sys::Promise>() {
         Ok(text) => JsFuture::from(text).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
         Err(_) => String::new(),
     };
-    ExportResponse::Http { status, body }
+    ExportResponse::Http { status, body, headers }
 }

@@ -53,6 +53,22 @@ pub fn call_method0(obj: &JsValue, name: &str) -> JsValue {
     }
 }
 
+/// Calls `obj[name](arg)` when it is a function; the result or `undefined`.
+pub fn call_method1(obj: &JsValue, name: &str, arg: &JsValue) -> JsValue {
+    match get(obj, name).dyn_into::<js_sys::Function>() {
+        Ok(f) => f.call1(obj, arg).unwrap_or(JsValue::UNDEFINED),
+        Err(_) => JsValue::UNDEFINED,
+    }
+}
+
+/// Calls `obj[name](a, b)` when it is a function; the result or `undefined`.
+pub fn call_method2(obj: &JsValue, name: &str, a: &JsValue, b: &JsValue) -> JsValue {
+    match get(obj, name).dyn_into::<js_sys::Function>() {
+        Ok(f) => f.call2(obj, a, b).unwrap_or(JsValue::UNDEFINED),
+        Err(_) => JsValue::UNDEFINED,
+    }
+}
+
 /// A short text for a thrown JS value, for diagnostics.
 pub fn describe_error(error: &JsValue) -> String {
     if let Some(s) = error.as_string() {

@@ -1,0 +1,34 @@
+//! Length limits counted as JavaScript and the ingestion services count them: in UTF-16 units.
+
+/// The longest prefix of `text` that is at most `max_units` UTF-16 units long, cut on a
+/// character boundary (a surrogate pair is never split).
+pub fn utf16_prefix(text: &str, max_units: usize) -> &str {
+    // UTF-8 never takes fewer bytes than UTF-16 takes units, so a short string fits as it is.
+    if text.len() <= max_units {
+        return text;
+    }
+    let mut units = 0;
+    for (at, c) in text.char_indices() {
+        units += c.len_utf16();
+        if units > max_units {
+            return &text[..at];
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_utf16_units_like_javascript() {
+        assert_eq!(utf16_prefix("abcdef", 4), "abcd");
+        assert_eq!(utf16_prefix("abc", 4), "abc");
+        assert_eq!(utf16_prefix("éééé", 2), "éé", "one unit each, two bytes each");
+        assert_eq!(utf16_prefix("😀😀😀", 4), "😀😀", "an emoji is two units");
+        assert_eq!(utf16_prefix("😀😀😀", 3), "😀", "a surrogate pair is never split");
+        assert_eq!(utf16_prefix("", 0), "");
+        assert_eq!(utf16_prefix("a", 0), "");
+    }
+}
