@@ -18,6 +18,17 @@ export type SamplerConfig =
 export interface Config {
   /** Azure Monitor / Application Insights connection string. */
   connectionString?: string;
+  /**
+   * OTLP/HTTP (JSON) exporter for traces, metrics and logs, side by side with Azure Monitor when
+   * both are set (each signal and each backend has its own buffer). `endpoint` is the base URL:
+   * `/v1/traces`, `/v1/metrics`, `/v1/logs` are added. `compression` defaults to "gzip" where
+   * the host has `CompressionStream`.
+   */
+  otlp?: { endpoint: string; headers?: Record<string, string>; compression?: "gzip" | "none" };
+  /** `service.version` (OTLP resource). */
+  serviceVersion?: string;
+  /** More OTLP resource attributes. */
+  resource?: Record<string, string | number | boolean>;
   /** Print every finished span with console.log (for trying edgecensus without an endpoint). */
   console?: boolean;
   /** `ai.cloud.role`: the name of this service or app. Default "edgecensus". */
@@ -28,6 +39,8 @@ export interface Config {
   sampler?: SamplerConfig;
   /** Items kept waiting for export at most (default 2048); more are dropped and counted as `queueFull`. */
   maxQueueSize?: number;
+  /** Bytes kept waiting (and in flight) at most per exporter (default 4 MiB); more are dropped as `queueFull`. */
+  maxQueueBytes?: number;
   /** Items per request at most (default 512). */
   maxBatchSize?: number;
   /** Bytes per request body at most (default 1 MiB). */
@@ -41,6 +54,15 @@ export interface Config {
    * (the rest counted in `dropped.rateLimited`).
    */
   capture?: { errors?: boolean; console?: boolean; consoleRate?: number; consoleBurst?: number };
+  /** Per-request timeout in ms (default 30000); a timed-out request is retried. */
+  requestTimeoutMs?: number;
+  /** Default deadline of `flush()`/`shutdown()` in ms (default 30000; 10000 in workerd). */
+  flushTimeoutMs?: number;
+  /**
+   * Pages: keep what cannot be sent (the exporter is backing off, e.g. offline) in localStorage
+   * when the page is hidden or unloaded, and send it on the next load (once). Default off.
+   */
+  persistence?: boolean | { maxBytes?: number; maxAgeMs?: number };
   /** Milliseconds between metric exports (default 15000; 0 = only on flush, the default in workerd). */
   metricsIntervalMs?: number;
   /** Time series per view at most (default 1000); measurements for new tag combinations past it are counted in `seriesOverflow`. */
@@ -107,6 +129,11 @@ export interface Diagnostics {
   itemsRejected: number;
   requestsSent: number;
   requestsFailed: number;
+  /** Items sent again after a retriable failure (each resend counted). */
+  itemsRetried: number;
+  /** Pages: items kept in storage at unload, and read back on a later load. */
+  itemsPersisted: number;
+  itemsRestored: number;
   attributesDropped: number;
   eventsDropped: number;
   linksDropped: number;
@@ -119,7 +146,7 @@ export interface Diagnostics {
   measurementsInvalid: number;
   /** Measurements a view could not keep because it had `maxSeriesPerView` series already. */
   seriesOverflow: number;
-  /** Items dropped, by reason: queueFull, rejected, network, httpStatus, tooLarge, shutdown, rateLimited. */
+  /** Items dropped, by reason: queueFull, rejected, network, httpStatus, tooLarge, shutdown, rateLimited, quota, expired. */
   dropped: Record<string, number>;
   /** The last internal error, if any (a message, never thrown). */
   lastError?: string;
@@ -211,6 +238,13 @@ export interface FlushResult {
   sent: number;
   accepted: number;
   rejected: number;
+  /** Items queued before the flush and not yet delivered when its deadline passed (they stay queued and are retried). */
+  pending: number;
+}
+
+export interface FlushOptions {
+  /** Settle after this many ms even if items are still pending (default: `flushTimeoutMs`). */
+  timeoutMs?: number;
 }
 
 export declare class Client {
@@ -257,10 +291,10 @@ export declare class Client {
   /** The current cumulative value of every series of every view. */
   getMetrics(): Metric[];
   /** Sends everything queued so far; settles when each request has been answered (never rejects). */
-  flush(): Promise<FlushResult>;
+  flush(options?: FlushOptions): Promise<FlushResult>;
   diagnostics(): Diagnostics;
   /** Flushes, stops timers, and makes later calls no-ops. */
-  shutdown(): Promise<FlushResult>;
+  shutdown(options?: FlushOptions): Promise<FlushResult>;
 }
 
 /** Creates a client. In browsers the first call loads the `.wasm`. Invalid config rejects with an Error. */

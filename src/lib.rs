@@ -14,6 +14,7 @@ pub mod export;
 pub mod ids;
 pub mod json;
 pub mod log;
+pub mod otlp;
 pub mod platform;
 pub mod stats;
 pub mod telemetry;

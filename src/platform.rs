@@ -24,6 +24,10 @@ pub struct ExportRequest {
     pub id: u64,
     pub url: String,
     pub content_type: &'static str,
+    /// Extra request headers (an OTLP backend's API key, say).
+    pub headers: Vec<(String, String)>,
+    /// Compress the body with gzip where the platform can (`CompressionStream`).
+    pub gzip: bool,
     pub body: String,
     /// Sent while the page unloads: the platform uses `fetch(..., {keepalive: true})`
     /// (or `sendBeacon`), and the body is small enough for that.

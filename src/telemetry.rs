@@ -9,12 +9,14 @@
 use crate::azure::connection_string::ConnectionString;
 use crate::azure::envelope::{EnvelopeContext, EnvelopeEncoder};
 use crate::azure::track_response;
-use crate::export::exporter::Exporter;
 use crate::diagnostics::{Diagnostics, DropReason};
 use crate::export::batcher::BatchLimits;
+use crate::export::exporter::{Exporter, Framing};
 use crate::log::{ExceptionRecord, LogRecord};
+use crate::otlp::{self, OtlpEncoder, Signal};
 use crate::platform::{ExportResponse, Host};
 use crate::stats::{Stats, StatsLimits};
+use crate::trace::Attributes;
 use crate::trace::{Sampler, SpanContext, SpanData, SpanKind, SpanLimits, StartedSpan, Tracer};
 
 /// `ai.internal.sdkVersion`.
@@ -33,6 +35,7 @@ pub struct Config {
     pub stats_limits: StatsLimits,
     pub console: bool,
     pub azure: Option<ConnectionString>,
+    pub otlp: Option<OtlpConfig>,
     pub service_name: String,
     pub service_instance: Option<String>,
 }
@@ -48,10 +51,22 @@ impl Default for Config {
             stats_limits: StatsLimits::default(),
             console: false,
             azure: None,
+            otlp: None,
             service_name: "edgecensus".into(),
             service_instance: None,
         }
     }
+}
+
+/// Where and how to send OTLP/HTTP (JSON).
+#[derive(Clone, Debug, Default)]
+pub struct OtlpConfig {
+    /// The base URL; the signal paths (`/v1/traces`, ...) are added to it.
+    pub endpoint: String,
+    pub headers: Vec<(String, String)>,
+    pub gzip: bool,
+    /// The resource: service.name, service.version, telemetry.sdk.*, the user's attributes.
+    pub resource: Attributes,
 }
 
 /// What one flush saw answered, and what it left unfinished at its deadline.
@@ -65,10 +80,19 @@ pub struct FlushResult {
     pub pending: u64,
 }
 
-/// The Azure Monitor exporter: an encoder and its delivery.
-struct AzureExporter {
+/// The Azure Monitor exporter: its encoder, and the index of its delivery.
+struct AzureSink {
     encoder: EnvelopeEncoder,
-    delivery: Exporter,
+    delivery: usize,
+}
+
+/// The OTLP exporters: one encoder, one delivery per signal (each with its own buffer, so a
+/// slow backend for one signal, or for Azure, never stalls or drops another's items).
+struct OtlpSink {
+    encoder: OtlpEncoder,
+    traces: usize,
+    metrics: usize,
+    logs: usize,
 }
 
 /// When the next timed exports are due (Unix nanoseconds), and what the host timer is set for.
@@ -85,8 +109,8 @@ const TIMER_SLACK_NANOS: u64 = 2_000_000;
 
 struct PendingFlush {
     ticket: u64,
-    /// The flush completes once every item numbered below this is finished.
-    before_seq: u64,
+    /// Per exporter: the flush completes once every item numbered below this is finished.
+    before_seq: Vec<u64>,
     deadline: Option<u64>,
     at_start: FlushResult,
 }
@@ -96,7 +120,9 @@ pub struct Telemetry<H: Host> {
     tracer: Tracer,
     diag: Diagnostics,
     console: bool,
-    azure: Option<AzureExporter>,
+    exporters: Vec<Exporter>,
+    azure: Option<AzureSink>,
+    otlp: Option<OtlpSink>,
     export_interval_ms: u32,
     metrics_interval_ms: u32,
     timers: Deadlines,
@@ -109,21 +135,55 @@ pub struct Telemetry<H: Host> {
 
 impl<H: Host> Telemetry<H> {
     pub fn new(config: Config, host: H) -> Telemetry<H> {
-        let azure = config.azure.as_ref().map(|cs| AzureExporter {
-            encoder: EnvelopeEncoder::new(&EnvelopeContext {
-                instrumentation_key: &cs.instrumentation_key,
-                role: &config.service_name,
-                role_instance: config.service_instance.as_deref(),
-                sdk_version: SDK_VERSION,
-            }),
-            delivery: Exporter::new(cs.track_url(), "application/json", config.batch, track_response::verdict),
+        let mut exporters = Vec::new();
+        let azure = config.azure.as_ref().map(|cs| {
+            exporters.push(Exporter::new(
+                cs.track_url(),
+                Framing {
+                    content_type: "application/json",
+                    prefix: "[".into(),
+                    suffix: "]".into(),
+                    ..Framing::default()
+                },
+                config.batch,
+                track_response::verdict,
+            ));
+            AzureSink {
+                encoder: EnvelopeEncoder::new(&EnvelopeContext {
+                    instrumentation_key: &cs.instrumentation_key,
+                    role: &config.service_name,
+                    role_instance: config.service_instance.as_deref(),
+                    sdk_version: SDK_VERSION,
+                }),
+                delivery: exporters.len() - 1,
+            }
+        });
+        let otlp = config.otlp.as_ref().map(|o| {
+            let encoder = OtlpEncoder::new(&o.resource);
+            let mut add = |signal: Signal| {
+                let (prefix, suffix) = encoder.framing(signal);
+                let framing = Framing {
+                    content_type: "application/json",
+                    headers: o.headers.clone(),
+                    prefix,
+                    suffix,
+                    gzip: o.gzip,
+                };
+                let url = format!("{}{}", o.endpoint.trim_end_matches('/'), signal.path());
+                exporters.push(Exporter::new(url, framing, config.batch, otlp::response::verdict));
+                exporters.len() - 1
+            };
+            let (traces, metrics, logs) = (add(Signal::Traces), add(Signal::Metrics), add(Signal::Logs));
+            OtlpSink { encoder, traces, metrics, logs }
         });
         Telemetry {
             host,
             tracer: Tracer::new(config.sampler, config.limits),
             diag: Diagnostics::default(),
             console: config.console,
+            exporters,
             azure,
+            otlp,
             export_interval_ms: config.export_interval_ms,
             metrics_interval_ms: config.metrics_interval_ms,
             timers: Deadlines::default(),
@@ -157,14 +217,14 @@ impl<H: Host> Telemetry<H> {
     }
     /// Items waiting in the exporters' buffers now (not yet sent).
     pub fn items_pending(&self) -> u64 {
-        self.azure.as_ref().map_or(0, |a| a.delivery.pending() as u64)
+        self.exporters.iter().map(|e| e.pending() as u64).sum()
     }
     pub fn is_shut_down(&self) -> bool {
         self.shut_down
     }
     /// The URL the Azure exporter posts to now (it moves with 307/308 redirects).
     pub fn azure_url(&self) -> Option<&str> {
-        self.azure.as_ref().map(|a| a.delivery.url())
+        self.azure.as_ref().and_then(|a| self.exporters.get(a.delivery)).map(Exporter::url)
     }
 
     /// Starts a span at `start` (default: now) under `parent` (default: a new trace).
@@ -179,23 +239,30 @@ impl<H: Host> Telemetry<H> {
         self.tracer.start_span(name, kind, parent, start, &self.host, &mut self.diag)
     }
 
-    /// Takes a finished span: prints it, encodes it (and its events) and queues it.
+    /// Takes a finished span: prints it, encodes it (and its events) for each exporter, queues it.
     pub fn end_span(&mut self, span: SpanData) {
         self.diag.spans_ended += 1;
         if self.console {
             self.host.print(&crate::console::format_span(&span));
         }
-        let Some(azure) = self.azure.as_ref() else { return };
-        let mut items = Vec::with_capacity(1 + span.events.len());
-        let cuts = azure.encoder.encode_span(&span, &mut |item| items.push(item));
-        self.diag.values_truncated += u64::from(cuts);
-        for item in items {
-            self.enqueue(item);
+        if let Some(azure) = self.azure.as_ref() {
+            let mut items = Vec::with_capacity(1 + span.events.len());
+            let cuts = azure.encoder.encode_span(&span, &mut |item| items.push(item));
+            self.diag.values_truncated += u64::from(cuts);
+            let delivery = azure.delivery;
+            for item in items {
+                self.enqueue(delivery, item);
+            }
+        }
+        if let Some(otlp) = self.otlp.as_ref() {
+            let item = otlp.encoder.encode_span(&span);
+            let delivery = otlp.traces;
+            self.enqueue(delivery, item);
         }
         self.after_enqueue();
     }
 
-    /// Takes a log record: prints it (console exporter), encodes and queues it.
+    /// Takes a log record: prints it (console exporter), encodes it for each exporter, queues it.
     pub fn log(&mut self, record: LogRecord) {
         self.diag.logs_recorded += 1;
         if self.console {
@@ -204,12 +271,18 @@ impl<H: Host> Telemetry<H> {
         if let Some(azure) = self.azure.as_ref() {
             let (item, cuts) = azure.encoder.encode_log(&record);
             self.diag.values_truncated += u64::from(cuts);
-            self.enqueue(item);
-            self.after_enqueue();
+            let delivery = azure.delivery;
+            self.enqueue(delivery, item);
         }
+        if let Some(otlp) = self.otlp.as_ref() {
+            let item = otlp.encoder.encode_log(&record);
+            let delivery = otlp.logs;
+            self.enqueue(delivery, item);
+        }
+        self.after_enqueue();
     }
 
-    /// Takes an exception record: prints it (console exporter), encodes and queues it.
+    /// Takes an exception record: prints it (console exporter), encodes it for each exporter.
     pub fn exception(&mut self, record: ExceptionRecord) {
         self.diag.exceptions_recorded += 1;
         if self.console {
@@ -218,19 +291,25 @@ impl<H: Host> Telemetry<H> {
         if let Some(azure) = self.azure.as_ref() {
             let (item, cuts) = azure.encoder.encode_exception(&record);
             self.diag.values_truncated += u64::from(cuts);
-            self.enqueue(item);
-            self.after_enqueue();
+            let delivery = azure.delivery;
+            self.enqueue(delivery, item);
         }
+        if let Some(otlp) = self.otlp.as_ref() {
+            let item = otlp.encoder.encode_exception(&record);
+            let delivery = otlp.logs;
+            self.enqueue(delivery, item);
+        }
+        self.after_enqueue();
     }
 
-    /// Queues one encoded item for the Azure exporter (or counts why it cannot be).
-    fn enqueue(&mut self, item: String) {
-        let Some(azure) = self.azure.as_mut() else { return };
+    /// Queues one encoded item on exporter `delivery` (or counts why it cannot be).
+    fn enqueue(&mut self, delivery: usize, item: String) {
+        let Some(exporter) = self.exporters.get_mut(delivery) else { return };
         if self.shut_down {
             self.diag.drop_items(DropReason::Shutdown, 1);
             return;
         }
-        match azure.delivery.push(item) {
+        match exporter.push(item) {
             Ok(()) => self.diag.items_queued += 1,
             Err(reason) => self.diag.drop_items(reason, 1),
         }
@@ -238,8 +317,7 @@ impl<H: Host> Telemetry<H> {
 
     /// Sends full batches at once; otherwise makes sure a timed export is due.
     fn after_enqueue(&mut self) {
-        let ready = self.azure.as_ref().is_some_and(|a| a.delivery.batch_ready());
-        if ready {
+        if self.exporters.iter().any(Exporter::batch_ready) {
             self.send(false);
         }
         if self.items_pending() > 0 && self.timers.spans.is_none() && self.export_interval_ms > 0 && !self.shut_down {
@@ -250,10 +328,12 @@ impl<H: Host> Telemetry<H> {
 
     /// Hands the requests that may go now to the host: full batches, or with `all` everything.
     fn send(&mut self, all: bool) {
-        let Some(azure) = self.azure.as_mut() else { return };
         let now = self.host.now_unix_nanos();
-        let requests = azure.delivery.take_requests(all, now, &mut self.next_request_id, &mut self.diag);
-        if azure.delivery.pending() == 0 {
+        let mut requests = Vec::new();
+        for exporter in &mut self.exporters {
+            requests.extend(exporter.take_requests(all, now, &mut self.next_request_id, &mut self.diag));
+        }
+        if self.items_pending() == 0 {
             self.timers.spans = None;
         }
         for request in requests {
@@ -261,34 +341,36 @@ impl<H: Host> Telemetry<H> {
         }
     }
 
-    /// The page is going away: everything queued leaves now in keepalive-sized requests.
-    pub fn send_for_unload(&mut self) {
-        let Some(azure) = self.azure.as_mut() else { return };
-        let requests = azure.delivery.take_for_unload(&mut self.next_request_id, &mut self.diag);
+    /// The page is going away: what is queued leaves now in keepalive-sized requests; with
+    /// `persist`, the items of exporters that are backing off (probably offline) are returned
+    /// for browser storage instead, as (exporter index, item) pairs.
+    pub fn unload(&mut self, persist: bool) -> Vec<(usize, String)> {
+        let now = self.host.now_unix_nanos();
+        let mut kept = Vec::new();
+        let mut requests = Vec::new();
+        for (index, exporter) in self.exporters.iter_mut().enumerate() {
+            if persist && exporter.paused_until().is_some_and(|until| now < until) {
+                kept.extend(exporter.drain().into_iter().map(|item| (index, item)));
+            } else {
+                requests.extend(exporter.take_for_unload(&mut self.next_request_id, &mut self.diag));
+            }
+        }
+        self.diag.items_persisted += kept.len() as u64;
         for request in requests {
             self.host.send(request);
         }
+        kept
     }
 
-    /// Whether the exporter is waiting out a failure (then, at unload, items are better kept
-    /// in storage than sent into a network that is probably down).
-    pub fn is_backing_off(&self) -> bool {
-        let now = self.host.now_unix_nanos();
-        self.azure.as_ref().and_then(|a| a.delivery.paused_until()).is_some_and(|until| now < until)
-    }
-
-    /// Removes everything waiting, for browser storage; counted as persisted.
-    pub fn drain_for_persistence(&mut self) -> Vec<String> {
-        let items = self.azure.as_mut().map(|a| a.delivery.drain()).unwrap_or_default();
-        self.diag.items_persisted += items.len() as u64;
-        items
-    }
-
-    /// Queues items read back from browser storage (encoded envelopes).
-    pub fn restore(&mut self, items: Vec<String>) {
+    /// Queues items read back from browser storage on the exporter they came from.
+    pub fn restore(&mut self, items: Vec<(usize, String)>) {
         self.diag.items_restored += items.len() as u64;
-        for item in items {
-            self.enqueue(item);
+        for (delivery, item) in items {
+            if delivery < self.exporters.len() {
+                self.enqueue(delivery, item);
+            } else {
+                self.diag.invalid_inputs += 1;
+            }
         }
         self.after_enqueue();
     }
@@ -300,8 +382,8 @@ impl<H: Host> Telemetry<H> {
 
     /// The network is back (the browser's `online` event): stop waiting and send.
     pub fn resume(&mut self) {
-        if let Some(azure) = self.azure.as_mut() {
-            azure.delivery.resume();
+        for exporter in &mut self.exporters {
+            exporter.resume();
         }
         self.send(true);
         self.set_timer();
@@ -309,12 +391,11 @@ impl<H: Host> Telemetry<H> {
 
     /// Sets the host timer for the earliest deadline, unless it is already set for it or earlier.
     fn set_timer(&mut self) {
-        let retry = self.azure.as_ref().and_then(|a| a.delivery.paused_until()).filter(|_| {
-            // A pause matters only while something waits to be sent.
-            self.items_pending() > 0
-        });
+        // A pause matters only while something waits to be sent.
+        let retry = self.exporters.iter().filter(|e| e.pending() > 0).filter_map(Exporter::paused_until).min();
         let flush_deadline = self.flushes.iter().filter_map(|f| f.deadline).min();
-        let Some(next) = [self.timers.spans, self.timers.metrics, retry, flush_deadline].into_iter().flatten().min() else {
+        let Some(next) = [self.timers.spans, self.timers.metrics, retry, flush_deadline].into_iter().flatten().min()
+        else {
             return;
         };
         if self.timers.armed_for.is_some_and(|armed| armed <= next) && self.flushes.is_empty() {
@@ -341,7 +422,7 @@ impl<H: Host> Telemetry<H> {
             self.export_metrics();
         }
         // After a pause, what waits is sent again (retries, and whatever a flush waits for).
-        let retry_due = self.azure.as_ref().and_then(|a| a.delivery.paused_until()).is_some_and(|until| until <= now);
+        let retry_due = self.exporters.iter().filter_map(Exporter::paused_until).any(|until| until <= now);
         if retry_due || !self.flushes.is_empty() {
             self.send(true);
         }
@@ -354,28 +435,33 @@ impl<H: Host> Telemetry<H> {
     pub fn register_view(&mut self, view: crate::stats::view::View) -> Result<(), crate::stats::view::DefinitionError> {
         let now = self.host.now_unix_nanos();
         self.stats.register_view(view, now)?;
-        if self.azure.is_some() && self.metrics_interval_ms > 0 && self.timers.metrics.is_none() && !self.shut_down {
+        let exporting = self.azure.is_some() || self.otlp.is_some();
+        if exporting && self.metrics_interval_ms > 0 && self.timers.metrics.is_none() && !self.shut_down {
             self.timers.metrics = Some(now + ms_to_nanos(self.metrics_interval_ms));
             self.set_timer();
         }
         Ok(())
     }
 
-    /// Queues every series of every view (cumulative points) and sends them.
+    /// Queues every series of every view (cumulative points) for each exporter and sends them.
     fn export_metrics(&mut self) {
-        let Some(azure) = self.azure.as_ref() else { return };
         if self.stats.series_count() == 0 {
             return;
         }
         let now = self.host.now_unix_nanos();
-        let mut items = Vec::new();
-        let mut cuts = 0;
-        for view in self.stats.views() {
-            cuts += azure.encoder.encode_view(view, now, &mut |item| items.push(item));
+        let mut items: Vec<(usize, String)> = Vec::new();
+        if let Some(azure) = self.azure.as_ref() {
+            let mut cuts = 0;
+            for view in self.stats.views() {
+                cuts += azure.encoder.encode_view(view, now, &mut |item| items.push((azure.delivery, item)));
+            }
+            self.diag.values_truncated += u64::from(cuts);
         }
-        self.diag.values_truncated += u64::from(cuts);
-        for item in items {
-            self.enqueue(item);
+        if let Some(otlp) = self.otlp.as_ref() {
+            otlp.encoder.encode_metrics(&self.stats, now, &mut |item| items.push((otlp.metrics, item)));
+        }
+        for (delivery, item) in items {
+            self.enqueue(delivery, item);
         }
         self.send(true);
     }
@@ -393,7 +479,7 @@ impl<H: Host> Telemetry<H> {
         let now = self.host.now_unix_nanos();
         self.flushes.push(PendingFlush {
             ticket,
-            before_seq: self.azure.as_ref().map_or(0, |a| a.delivery.next_seq()),
+            before_seq: self.exporters.iter().map(Exporter::next_seq).collect(),
             deadline: timeout_ms.map(|ms| now + ms_to_nanos(ms)),
             at_start: self.totals(),
         });
@@ -418,7 +504,10 @@ impl<H: Host> Telemetry<H> {
     /// The answer to request `id`.
     pub fn on_response(&mut self, id: u64, response: ExportResponse) {
         let now = self.host.now_unix_nanos();
-        let requeued = self.azure.as_mut().is_some_and(|a| a.delivery.on_response(id, &response, now, &mut self.diag));
+        let mut requeued = false;
+        for exporter in &mut self.exporters {
+            requeued |= exporter.on_response(id, &response, now, &mut self.diag);
+        }
         // Retried items, split halves and redirected batches go out as soon as they may (a pause
         // holds them back). Nothing else is sent from here: in a worker this runs in the context
         // of whichever request made the answered fetch, and a fetch started there would be
@@ -433,7 +522,10 @@ impl<H: Host> Telemetry<H> {
     fn totals(&self) -> FlushResult {
         let d = &self.diag;
         FlushResult {
-            sent: d.items_accepted + d.items_rejected + d.dropped(DropReason::HttpStatus) + d.dropped(DropReason::Quota),
+            sent: d.items_accepted
+                + d.items_rejected
+                + d.dropped(DropReason::HttpStatus)
+                + d.dropped(DropReason::Quota),
             accepted: d.items_accepted,
             rejected: d.items_rejected,
             pending: 0,
@@ -446,7 +538,8 @@ impl<H: Host> Telemetry<H> {
         let mut i = 0;
         while i < self.flushes.len() {
             let flush = &self.flushes[i];
-            let unfinished = self.azure.as_ref().map_or(0, |a| a.delivery.unfinished_before(flush.before_seq));
+            let unfinished: u64 =
+                self.exporters.iter().zip(&flush.before_seq).map(|(e, &seq)| e.unfinished_before(seq)).sum();
             let expired = flush.deadline.is_some_and(|d| d <= now + TIMER_SLACK_NANOS);
             if unfinished == 0 || expired {
                 let done = self.flushes.swap_remove(i);
@@ -515,7 +608,12 @@ pub(crate) mod tests {
     fn config(batch_items: usize, queue: usize) -> Config {
         Config {
             azure: Some(ConnectionString::parse("InstrumentationKey=k;IngestionEndpoint=http://127.0.0.1:9").unwrap()),
-            batch: BatchLimits { max_queue_items: queue, max_queue_bytes: 1 << 24, max_batch_items: batch_items, max_batch_bytes: 1 << 20 },
+            batch: BatchLimits {
+                max_queue_items: queue,
+                max_queue_bytes: 1 << 24,
+                max_batch_items: batch_items,
+                max_batch_bytes: 1 << 20,
+            },
             ..Config::default()
         }
     }
@@ -530,7 +628,11 @@ pub(crate) mod tests {
     }
 
     fn ok(items: u64) -> ExportResponse {
-        ExportResponse::Http { status: 200, body: format!("{{\"itemsReceived\":{items},\"itemsAccepted\":{items},\"errors\":[]}}"), headers: ResponseHeaders::default() }
+        ExportResponse::Http {
+            status: 200,
+            body: format!("{{\"itemsReceived\":{items},\"itemsAccepted\":{items},\"errors\":[]}}"),
+            headers: ResponseHeaders::default(),
+        }
     }
 
     #[test]
@@ -596,7 +698,10 @@ pub(crate) mod tests {
         t.on_response(ids[0], ok(2));
         t.on_response(
             ids[1],
-            http(206, r#"{"itemsReceived":2,"itemsAccepted":1,"errors":[{"index":1,"statusCode":400,"message":"bad"}]}"#),
+            http(
+                206,
+                r#"{"itemsReceived":2,"itemsAccepted":1,"errors":[{"index":1,"statusCode":400,"message":"bad"}]}"#,
+            ),
         );
         t.on_response(ids[2], ExportResponse::NetworkError("connection refused".into()));
         assert_eq!(t.host.sent.len(), 3, "nothing is resent before the backoff ends");
@@ -667,7 +772,8 @@ pub(crate) mod tests {
         let mut t = Telemetry::new(config(10, 10), TestHost::default());
         end_one(&mut t, "a");
         t.flush(None);
-        let headers = ResponseHeaders { redirected_to: Some("http://127.0.0.1:11/v2.1/track".into()), ..Default::default() };
+        let headers =
+            ResponseHeaders { redirected_to: Some("http://127.0.0.1:11/v2.1/track".into()), ..Default::default() };
         t.on_response(t.host.sent[0].id, ExportResponse::Http { status: 200, body: String::new(), headers });
         assert_eq!(t.azure_url(), Some("http://127.0.0.1:11/v2.1/track"));
         assert_eq!(t.diagnostics().items_accepted, 1);
@@ -720,19 +826,31 @@ pub(crate) mod tests {
         for i in 0..200 {
             let started = t.start_span(format!("s{i}"), SpanKind::Internal, None, None);
             let mut data = started.data.unwrap();
-            data.attributes.set("blob", crate::trace::AttributeValue::Str(attribute.clone()), &SpanLimits::default(), &mut t.diag);
+            data.attributes.set(
+                "blob",
+                crate::trace::AttributeValue::Str(attribute.clone()),
+                &SpanLimits::default(),
+                &mut t.diag,
+            );
             t.end_span(data);
         }
-        t.send_for_unload();
+        assert!(t.unload(true).is_empty(), "not backing off: everything is sent, nothing kept");
         assert!(t.host.sent.len() >= 4);
-        assert!(t.host.sent.iter().all(|r| r.keepalive && r.body.len() <= crate::export::exporter::KEEPALIVE_MAX_BYTES));
+        assert!(t
+            .host
+            .sent
+            .iter()
+            .all(|r| r.keepalive && r.body.len() <= crate::export::exporter::KEEPALIVE_MAX_BYTES));
         let total: usize = t.host.sent.iter().map(|r| names(r).len()).sum();
         assert_eq!(total, 200);
 
         let mut t = Telemetry::new(config(10, 10), TestHost::default());
         end_one(&mut t, "kept");
-        let stored = t.drain_for_persistence();
-        assert_eq!((stored.len(), t.items_pending()), (1, 0));
+        t.flush(None);
+        t.on_response(t.host.sent[0].id, ExportResponse::NetworkError("offline".into()));
+        let stored = t.unload(true);
+        assert_eq!((stored.len(), t.items_pending()), (1, 0), "backing off: kept for storage, not sent");
+        assert_eq!(t.host.sent.len(), 1);
         let mut later = Telemetry::new(config(10, 10), TestHost::default());
         later.restore(stored);
         later.flush(None);
@@ -769,7 +887,10 @@ pub(crate) mod tests {
         assert!(t.host.timers.is_empty(), "interval 0 arms no timer");
         assert_eq!(t.diagnostics().dropped(DropReason::QueueFull), 2);
         t.flush(None);
-        t.on_response(t.host.sent[0].id, ExportResponse::Http { status: 403, body: String::new(), headers: ResponseHeaders::default() });
+        t.on_response(
+            t.host.sent[0].id,
+            ExportResponse::Http { status: 403, body: String::new(), headers: ResponseHeaders::default() },
+        );
         assert_eq!(t.diagnostics().dropped(DropReason::HttpStatus), 2);
         assert_eq!(t.host.flushed[0].1.sent, 2);
     }
@@ -879,7 +1000,10 @@ pub(crate) mod tests {
         assert_eq!(items.len(), 2);
         for item in items {
             let tags = item.get("tags").unwrap();
-            assert_eq!(tags.get("ai.operation.id").and_then(|v| v.as_str()), Some(span.context.trace_id.to_hex().as_str()));
+            assert_eq!(
+                tags.get("ai.operation.id").and_then(|v| v.as_str()),
+                Some(span.context.trace_id.to_hex().as_str())
+            );
         }
         assert_eq!((t.diagnostics().logs_recorded, t.diagnostics().exceptions_recorded), (1, 1));
         assert_eq!(t.diagnostics().items_queued, 2);

@@ -38,7 +38,8 @@ pub fn verdict(response: &ExportResponse, items: usize, now_unix_nanos: u64) -> 
 
 fn answered(status: u16, body: &str, items: usize) -> Verdict {
     let parsed = parse(body).ok();
-    let errors: &[JsonValue] = parsed.as_ref().and_then(|v| v.get("errors")).and_then(JsonValue::as_array).unwrap_or(&[]);
+    let errors: &[JsonValue] =
+        parsed.as_ref().and_then(|v| v.get("errors")).and_then(JsonValue::as_array).unwrap_or(&[]);
     let mut retry = Vec::new();
     let mut rejected = 0u64;
     for e in errors {
@@ -60,7 +61,10 @@ fn answered(status: u16, body: &str, items: usize) -> Verdict {
     // Items neither accepted nor listed: the service gave no reason, so they cannot be retried
     // safely (they may have been taken); count them as refused.
     let unaccounted = items.saturating_sub(accepted + listed);
-    let message = errors.first().map(describe).or_else(|| (status == 206 && unaccounted > 0).then(|| "206 without errors".into()));
+    let message = errors
+        .first()
+        .map(describe)
+        .or_else(|| (status == 206 && unaccounted > 0).then(|| "206 without errors".into()));
     Verdict::Answered { accepted, retry, rejected: rejected + unaccounted, message }
 }
 
@@ -89,13 +93,18 @@ mod tests {
     fn full_acceptance() {
         let v = verdict(&http(200, r#"{"itemsReceived":3,"itemsAccepted":3,"errors":[]}"#), 3, 0);
         assert_eq!(v, Verdict::Answered { accepted: 3, retry: vec![], rejected: 0, message: None });
-        assert_eq!(verdict(&http(200, "<html>"), 4, 0), Verdict::Answered { accepted: 4, retry: vec![], rejected: 0, message: None });
+        assert_eq!(
+            verdict(&http(200, "<html>"), 4, 0),
+            Verdict::Answered { accepted: 4, retry: vec![], rejected: 0, message: None }
+        );
     }
 
     #[test]
     fn partial_success_resends_only_retriable_items() {
         let body = r#"{"itemsReceived":4,"itemsAccepted":1,"errors":[{"index":0,"statusCode":400,"message":"bad name"},{"index":2,"statusCode":429,"message":"x"},{"index":3,"statusCode":500,"message":"y"}]}"#;
-        let Verdict::Answered { accepted, retry, rejected, message } = verdict(&http(206, body), 4, 0) else { panic!() };
+        let Verdict::Answered { accepted, retry, rejected, message } = verdict(&http(206, body), 4, 0) else {
+            panic!()
+        };
         assert_eq!((accepted, retry, rejected), (1, vec![2, 3], 1));
         assert_eq!(message.as_deref(), Some("item refused (400): bad name"));
     }

@@ -32,7 +32,8 @@ pub struct Item {
     pub json: String,
 }
 
-/// One request body: a JSON array of the items.
+/// One request body: the items joined by commas between a protocol's prefix and suffix
+/// (`[` and `]` for Application Insights, an OTLP `resourceSpans` wrapper for OTLP).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Batch {
     pub items: Vec<Item>,
@@ -40,16 +41,17 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub fn new(items: Vec<Item>) -> Batch {
-        let mut body = String::with_capacity(items.iter().map(|i| i.json.len() + 1).sum::<usize>() + 1);
-        body.push('[');
+    pub fn new(items: Vec<Item>, prefix: &str, suffix: &str) -> Batch {
+        let size = prefix.len() + suffix.len() + items.iter().map(|i| i.json.len() + 1).sum::<usize>();
+        let mut body = String::with_capacity(size);
+        body.push_str(prefix);
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
                 body.push(',');
             }
             body.push_str(&item.json);
         }
-        body.push(']');
+        body.push_str(suffix);
         Batch { items, body }
     }
 }
@@ -127,12 +129,13 @@ impl Batcher {
 
     /// Whether a full batch (by count or bytes) is waiting.
     pub fn batch_ready(&self) -> bool {
-        self.queue.len() >= self.limits.max_batch_items || self.queued_bytes + self.queue.len() + 1 >= self.limits.max_batch_bytes
+        self.queue.len() >= self.limits.max_batch_items
+            || self.queued_bytes + self.queue.len() + 1 >= self.limits.max_batch_bytes
     }
 
-    /// Takes the oldest items that fit in one request of at most `max_bytes` and `max_items`
-    /// (and the configured caps).
-    pub fn take_batch(&mut self, max_bytes: usize, max_items: usize) -> Option<Batch> {
+    /// Takes the oldest items whose JSON array (`[a,b]`) fits in `max_bytes`, at most
+    /// `max_items` of them (and within the configured caps).
+    pub fn take_batch(&mut self, max_bytes: usize, max_items: usize) -> Option<Vec<Item>> {
         let max_bytes = max_bytes.min(self.limits.max_batch_bytes);
         let max_items = max_items.clamp(1, self.limits.max_batch_items);
         let mut items = Vec::new();
@@ -147,7 +150,7 @@ impl Batcher {
             size += needed;
             items.push(item);
         }
-        (!items.is_empty()).then(|| Batch::new(items))
+        (!items.is_empty()).then_some(items)
     }
 
     /// Removes and returns everything waiting (for persistence at unload).
@@ -166,7 +169,7 @@ mod tests {
     }
 
     fn take(b: &mut Batcher) -> Option<String> {
-        b.take_batch(usize::MAX, usize::MAX).map(|batch| batch.body)
+        b.take_batch(usize::MAX, usize::MAX).map(|items| Batch::new(items, "[", "]").body)
     }
 
     #[test]
@@ -191,7 +194,8 @@ mod tests {
         }
         assert!(b.batch_ready());
         let mut total = 0;
-        while let Some(batch) = b.take_batch(usize::MAX, usize::MAX) {
+        while let Some(items) = b.take_batch(usize::MAX, usize::MAX) {
+            let batch = Batch::new(items, "[", "]");
             assert!(batch.body.len() <= 12, "{}", batch.body);
             assert_eq!(batch.body, "[\"abc\"]");
             total += batch.items.len();
@@ -205,8 +209,8 @@ mod tests {
         for _ in 0..4 {
             b.push("\"abcdefgh\"".into()).unwrap();
         }
-        assert_eq!(b.take_batch(30, usize::MAX).unwrap().items.len(), 2);
-        assert_eq!(b.take_batch(usize::MAX, 1).unwrap().items.len(), 1);
+        assert_eq!(b.take_batch(30, usize::MAX).unwrap().len(), 2);
+        assert_eq!(b.take_batch(usize::MAX, 1).unwrap().len(), 1);
     }
 
     #[test]
@@ -215,16 +219,21 @@ mod tests {
         b.push("1".into()).unwrap();
         b.push("2".into()).unwrap();
         let batch = b.take_batch(usize::MAX, usize::MAX).unwrap();
-        b.hold(&batch.items);
+        b.hold(&batch);
         b.push("3".into()).unwrap();
         assert_eq!(b.push("4".into()), Err(DropReason::QueueFull), "two are held, one waits: full");
-        b.release(&batch.items);
+        b.release(&batch);
         b.push("4".into()).unwrap();
     }
 
     #[test]
     fn the_byte_cap_bounds_memory() {
-        let mut b = Batcher::new(BatchLimits { max_queue_items: 100, max_queue_bytes: 10, max_batch_items: 10, max_batch_bytes: 100 });
+        let mut b = Batcher::new(BatchLimits {
+            max_queue_items: 100,
+            max_queue_bytes: 10,
+            max_batch_items: 10,
+            max_batch_bytes: 100,
+        });
         b.push("12345".into()).unwrap();
         b.push("12345".into()).unwrap();
         assert_eq!(b.push("1".into()), Err(DropReason::QueueFull));
@@ -238,8 +247,8 @@ mod tests {
         }
         let first = b.take_batch(usize::MAX, usize::MAX).unwrap();
         let second = b.take_batch(usize::MAX, usize::MAX).unwrap();
-        b.requeue(second.items);
-        b.requeue(first.items);
+        b.requeue(second);
+        b.requeue(first);
         assert_eq!(b.count_before(3), 2);
         assert_eq!(take(&mut b).as_deref(), Some("[0,1]"));
         assert_eq!(take(&mut b).as_deref(), Some("[2,3]"));

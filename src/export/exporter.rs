@@ -20,9 +20,21 @@ struct InFlight {
     items: Vec<Item>,
 }
 
+/// How one protocol frames a request: content type, extra headers, and the text around the
+/// comma-joined items.
+#[derive(Clone, Debug, Default)]
+pub struct Framing {
+    pub content_type: &'static str,
+    pub headers: Vec<(String, String)>,
+    pub prefix: String,
+    pub suffix: String,
+    /// Compress bodies (gzip) where the platform can.
+    pub gzip: bool,
+}
+
 pub struct Exporter {
     url: String,
-    content_type: &'static str,
+    framing: Framing,
     batcher: Batcher,
     in_flight: Vec<InFlight>,
     max_in_flight: usize,
@@ -42,13 +54,13 @@ pub struct Exporter {
 impl Exporter {
     pub fn new(
         url: String,
-        content_type: &'static str,
+        framing: Framing,
         limits: BatchLimits,
         judge: fn(&ExportResponse, usize, u64) -> Verdict,
     ) -> Exporter {
         Exporter {
             url,
-            content_type,
+            framing,
             batcher: Batcher::new(limits),
             in_flight: Vec::new(),
             // Memory is bounded by the buffer caps (items out count against them); this only
@@ -103,15 +115,26 @@ impl Exporter {
 
     /// Builds the requests to send now: full batches, or with `all` everything waiting; none
     /// while paused, and no more than `max_in_flight` out at once.
-    pub fn take_requests(&mut self, all: bool, now: u64, next_id: &mut u64, diag: &mut Diagnostics) -> Vec<ExportRequest> {
+    pub fn take_requests(
+        &mut self,
+        all: bool,
+        now: u64,
+        next_id: &mut u64,
+        diag: &mut Diagnostics,
+    ) -> Vec<ExportRequest> {
         let mut requests = Vec::new();
         if self.paused_until.is_some_and(|until| now < until) {
             return requests;
         }
         self.paused_until = None;
-        while self.in_flight.len() < self.max_in_flight && (all && !self.batcher.is_empty() || self.batcher.batch_ready()) {
-            let Some(batch) = self.batcher.take_batch(usize::MAX, self.split_items.unwrap_or(usize::MAX)) else { break };
-            requests.push(self.start(batch, false, next_id, diag));
+        while self.in_flight.len() < self.max_in_flight
+            && (all && !self.batcher.is_empty() || self.batcher.batch_ready())
+        {
+            let Some(items) = self.batcher.take_batch(self.room(usize::MAX), self.split_items.unwrap_or(usize::MAX))
+            else {
+                break;
+            };
+            requests.push(self.start(items, false, next_id, diag));
         }
         requests
     }
@@ -119,20 +142,36 @@ impl Exporter {
     /// Everything waiting, in keepalive-sized requests, for a page that is going away.
     pub fn take_for_unload(&mut self, next_id: &mut u64, diag: &mut Diagnostics) -> Vec<ExportRequest> {
         let mut requests = Vec::new();
-        while let Some(batch) = self.batcher.take_batch(KEEPALIVE_MAX_BYTES, self.split_items.unwrap_or(usize::MAX)) {
-            requests.push(self.start(batch, true, next_id, diag));
+        while let Some(items) =
+            self.batcher.take_batch(self.room(KEEPALIVE_MAX_BYTES), self.split_items.unwrap_or(usize::MAX))
+        {
+            requests.push(self.start(items, true, next_id, diag));
         }
         requests
     }
 
-    fn start(&mut self, batch: Batch, keepalive: bool, next_id: &mut u64, diag: &mut Diagnostics) -> ExportRequest {
+    /// Bytes left for the items' JSON array within `max_bytes` once the framing is added.
+    fn room(&self, max_bytes: usize) -> usize {
+        max_bytes.saturating_sub(self.framing.prefix.len() + self.framing.suffix.len()).saturating_add(2)
+    }
+
+    fn start(&mut self, items: Vec<Item>, keepalive: bool, next_id: &mut u64, diag: &mut Diagnostics) -> ExportRequest {
         let id = *next_id;
         *next_id += 1;
         diag.requests_sent += 1;
-        diag.items_sent += batch.items.len() as u64;
-        self.batcher.hold(&batch.items);
+        diag.items_sent += items.len() as u64;
+        self.batcher.hold(&items);
+        let batch = Batch::new(items, &self.framing.prefix, &self.framing.suffix);
         self.in_flight.push(InFlight { id, items: batch.items });
-        ExportRequest { id, url: self.url.clone(), content_type: self.content_type, body: batch.body, keepalive }
+        ExportRequest {
+            id,
+            url: self.url.clone(),
+            content_type: self.framing.content_type,
+            headers: self.framing.headers.clone(),
+            gzip: self.framing.gzip && !keepalive,
+            body: batch.body,
+            keepalive,
+        }
     }
 
     /// Acts on the answer to request `id`; true when items came back to be sent again.

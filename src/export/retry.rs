@@ -79,7 +79,10 @@ mod tests {
     #[test]
     fn locations() {
         let current = "http://127.0.0.1:8000/v2.1/track";
-        assert_eq!(resolve_location(current, "http://127.0.0.1:9000/v2.1/track").as_deref(), Some("http://127.0.0.1:9000/v2.1/track"));
+        assert_eq!(
+            resolve_location(current, "http://127.0.0.1:9000/v2.1/track").as_deref(),
+            Some("http://127.0.0.1:9000/v2.1/track")
+        );
         assert_eq!(resolve_location(current, "/v2/track").as_deref(), Some("http://127.0.0.1:8000/v2/track"));
         assert_eq!(resolve_location(current, "//evil/x"), None);
         assert_eq!(resolve_location(current, "ftp://x"), None);

@@ -12,9 +12,11 @@ use crate::ids::{SpanId, TraceId};
 use crate::log::{Correlation, ExceptionDetail, ExceptionRecord, LogRecord, Severity};
 use crate::stats::aggregation::{Aggregation, AggregationData};
 use crate::stats::view::{Measure, MeasureKind, View};
-use crate::telemetry::{Config, Telemetry};
+use crate::telemetry::{Config, OtlpConfig, Telemetry};
 use crate::trace::span::{truncate, MAX_NAME_LENGTH};
-use crate::trace::{AttributeValue, Attributes, Event, Link, Sampler, SpanContext, SpanData, SpanKind, SpanLimits, Status};
+use crate::trace::{
+    AttributeValue, Attributes, Event, Link, Sampler, SpanContext, SpanData, SpanKind, SpanLimits, Status,
+};
 use crate::trace_context::{format_traceparent, parse_traceparent, TraceState};
 use js_sys::{Object, Promise};
 use std::rc::Rc;
@@ -285,24 +287,27 @@ impl RawClient {
         self.settle_with(|core| core.shutdown(timeout(timeout_ms)))
     }
 
-    /// The page is going away: sends what is queued in keepalive requests, or, with
-    /// `persist` and while the exporter is backing off (probably offline), returns the queued
-    /// items for browser storage instead (an empty array when they were sent).
+    /// The page is going away: sends what is queued in keepalive requests; with `persist`,
+    /// the items of exporters that are backing off (probably offline) are returned instead, for
+    /// browser storage, each as `"<exporter index>:<item JSON>"`.
     pub fn unload(&self, persist: bool) -> Vec<String> {
-        with_core(&self.core, |core| {
-            if persist && core.is_backing_off() {
-                core.drain_for_persistence()
-            } else {
-                core.send_for_unload();
-                Vec::new()
-            }
-        })
-        .unwrap_or_default()
+        with_core(&self.core, |core| core.unload(persist))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(index, item)| format!("{index}:{item}"))
+            .collect()
     }
 
-    /// Queues items read back from browser storage.
+    /// Queues items read back from browser storage (as `unload` gave them).
     pub fn restore(&self, items: Vec<String>) {
-        with_core(&self.core, |core| core.restore(items));
+        let parsed: Vec<(usize, String)> = items
+            .into_iter()
+            .filter_map(|s| {
+                let (index, item) = s.split_once(':')?;
+                Some((index.parse().ok()?, item.to_owned()))
+            })
+            .collect();
+        with_core(&self.core, |core| core.restore(parsed));
     }
 
     /// Counts stored items too old to send.
@@ -536,7 +541,8 @@ impl RawSpan {
         with_core(&self.core, |core| {
             let (limits, diag) = core.limits_and_diagnostics();
             let limits = SpanLimits { value_length: limits.value_length.max(32_768), ..*limits };
-            let texts = [("exception.type", type_name), ("exception.message", message), ("exception.stacktrace", stack)];
+            let texts =
+                [("exception.type", type_name), ("exception.message", message), ("exception.stacktrace", stack)];
             for (key, value) in texts {
                 if !value.is_empty() || key == "exception.message" {
                     event.attributes.set(key, AttributeValue::Str(value.to_owned()), &limits, diag);
@@ -699,6 +705,10 @@ fn read_config(raw: &JsValue) -> Result<(Config, u32), ConfigError> {
         config.batch.max_queue_bytes = n as usize;
     }
     let request_timeout_ms = count("requestTimeoutMs", 0.0, 600_000.0)?.map_or(30_000, |n| n as u32);
+    let otlp = field("otlp");
+    if let Some(otlp) = optional(&otlp, "otlp")? {
+        config.otlp = Some(read_otlp(&otlp, raw, &config.service_name)?);
+    }
     let limits = field("limits");
     if let Some(limits) = optional(&limits, "limits")? {
         let limit = |name: &'static str| -> Result<Option<usize>, ConfigError> {
@@ -724,6 +734,66 @@ fn read_config(raw: &JsValue) -> Result<(Config, u32), ConfigError> {
         }
     }
     Ok((config, request_timeout_ms))
+}
+
+/// `otlp: {endpoint, headers, compression, resource}` with `serviceName`, `serviceVersion`.
+fn read_otlp(otlp: &JsValue, raw: &JsValue, service_name: &str) -> Result<OtlpConfig, ConfigError> {
+    let endpoint =
+        js::get(otlp, "endpoint").as_string().ok_or(ConfigError::WrongType("otlp.endpoint", "a URL string"))?;
+    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        return Err(ConfigError::WrongType("otlp.endpoint", "an http(s) URL"));
+    }
+    let mut headers = Vec::new();
+    let given = js::get(otlp, "headers");
+    if let Some(given) = optional(&given, "otlp.headers")? {
+        for key in js_sys::Object::keys(given.unchecked_ref::<js_sys::Object>()).iter() {
+            let key = key.as_string().unwrap_or_default();
+            let value = js::get(&js::get(otlp, "headers"), &key)
+                .as_string()
+                .ok_or(ConfigError::WrongType("otlp.headers", "an object of strings"))?;
+            headers.push((key, value));
+        }
+    }
+    let gzip = match js::get(otlp, "compression").as_string().as_deref() {
+        None | Some("gzip") => true,
+        Some("none") => false,
+        Some(_) => return Err(ConfigError::WrongType("otlp.compression", "\"gzip\" or \"none\"")),
+    };
+    let mut resource = Attributes::default();
+    let limits = SpanLimits::default();
+    let mut diag = crate::diagnostics::Diagnostics::default();
+    resource.set("service.name", AttributeValue::Str(service_name.to_owned()), &limits, &mut diag);
+    if let Some(version) = js::get(raw, "serviceVersion").as_string() {
+        resource.set("service.version", AttributeValue::Str(version), &limits, &mut diag);
+    }
+    if let Some(instance) = js::get(raw, "serviceInstance").as_string() {
+        resource.set("service.instance.id", AttributeValue::Str(instance), &limits, &mut diag);
+    }
+    resource.set("telemetry.sdk.name", AttributeValue::Str("edgecensus".into()), &limits, &mut diag);
+    resource.set("telemetry.sdk.language", AttributeValue::Str("rust".into()), &limits, &mut diag);
+    resource.set("telemetry.sdk.version", AttributeValue::Str(env!("CARGO_PKG_VERSION").into()), &limits, &mut diag);
+    let extra = js::get(raw, "resource");
+    if let Some(extra) = optional(&extra, "resource")? {
+        for key in js_sys::Object::keys(extra.unchecked_ref::<js_sys::Object>()).iter() {
+            let key = key.as_string().unwrap_or_default();
+            let value = js::get(&extra, &key);
+            let value = if let Some(s) = value.as_string() {
+                AttributeValue::Str(s)
+            } else if let Some(b) = value.as_bool() {
+                AttributeValue::Bool(b)
+            } else if let Some(n) = value.as_f64().filter(|n| n.is_finite()) {
+                if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                    AttributeValue::Int(n as i64)
+                } else {
+                    AttributeValue::Float(n)
+                }
+            } else {
+                return Err(ConfigError::WrongType("resource", "an object of strings, numbers and booleans"));
+            };
+            resource.set(&key, value, &limits, &mut diag);
+        }
+    }
+    Ok(OtlpConfig { endpoint, headers, gzip, resource })
 }
 
 /// `None` for undefined/null, the value otherwise.

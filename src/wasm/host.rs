@@ -4,7 +4,7 @@
 use super::js;
 use crate::platform::{Clock, Entropy, ExportRequest, ExportResponse, Host, ResponseHeaders};
 use crate::telemetry::{FlushResult, Telemetry};
-use js_sys::{Function, Object};
+use js_sys::{Function, Object, Reflect};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
@@ -178,6 +178,18 @@ impl Host for WasmHost {
     }
 }
 
+/// Gzips `body` with `CompressionStream` where the host has it: a promise of the bytes.
+fn gzip(body: &str) -> Option<js_sys::Promise> {
+    let global = js_sys::global();
+    let compression = js::get(&global, "CompressionStream").dyn_into::<js_sys::Function>().ok()?;
+    let response_class = js::get(&global, "Response").dyn_into::<js_sys::Function>().ok()?;
+    let stream = Reflect::construct(&compression, &js_sys::Array::of1(&JsValue::from_str("gzip"))).ok()?;
+    let source = Reflect::construct(&response_class, &js_sys::Array::of1(&JsValue::from_str(body))).ok()?;
+    let compressed = js::call_method1(&js::get(&source, "body"), "pipeThrough", &stream);
+    let response = Reflect::construct(&response_class, &js_sys::Array::of1(&compressed)).ok()?;
+    js::call_method0(&response, "arrayBuffer").dyn_into::<js_sys::Promise>().ok()
+}
+
 /// POSTs one request with `fetch` and reads the answer's status, body and the headers the
 /// exporters act on. Keepalive requests (page unload) go as `text/plain` (no CORS preflight,
 /// which keepalive requests cannot wait for) and fall back to `navigator.sendBeacon`.
@@ -188,8 +200,23 @@ async fn post(request: ExportRequest, timeout_ms: u32) -> ExportResponse {
     let headers = Object::new();
     let content_type = if request.keepalive { "text/plain;charset=UTF-8" } else { request.content_type };
     js::set(&headers, "content-type", content_type);
+    for (name, value) in &request.headers {
+        js::set(&headers, name, value.as_str());
+    }
+    match request.gzip.then(|| gzip(&request.body)).flatten() {
+        Some(stream) => {
+            js::set(&headers, "content-encoding", "gzip");
+            match JsFuture::from(stream).await {
+                Ok(bytes) => js::set(&init, "body", bytes),
+                Err(_) => {
+                    let _ = Reflect::delete_property(&headers, &JsValue::from_str("content-encoding"));
+                    js::set(&init, "body", request.body.as_str());
+                }
+            }
+        }
+        None => js::set(&init, "body", request.body.as_str()),
+    }
     js::set(&init, "headers", headers);
-    js::set(&init, "body", request.body.as_str());
     if request.keepalive {
         js::set(&init, "keepalive", true);
     } else if timeout_ms > 0 {
@@ -208,7 +235,12 @@ async fn post(request: ExportRequest, timeout_ms: u32) -> ExportResponse {
         Err(e) if request.keepalive => {
             // Over the keepalive budget, or fetch refused it: a beacon gives no answer, so it
             // counts as delivered once the browser has taken it.
-            let sent = js::call_method2(&js::get(&global, "navigator"), "sendBeacon", &JsValue::from_str(&request.url), &JsValue::from_str(&request.body));
+            let sent = js::call_method2(
+                &js::get(&global, "navigator"),
+                "sendBeacon",
+                &JsValue::from_str(&request.url),
+                &JsValue::from_str(&request.body),
+            );
             if sent.as_bool() == Some(true) {
                 return ExportResponse::Http { status: 200, body: String::new(), headers: ResponseHeaders::default() };
             }
@@ -217,7 +249,8 @@ async fn post(request: ExportRequest, timeout_ms: u32) -> ExportResponse {
         Err(e) => return ExportResponse::NetworkError(js::describe_error(&e)),
     };
     let status = js::get(&response, "status").as_f64().unwrap_or(0.0) as u16;
-    let header = |name: &str| js::call_method1(&js::get(&response, "headers"), "get", &JsValue::from_str(name)).as_string();
+    let header =
+        |name: &str| js::call_method1(&js::get(&response, "headers"), "get", &JsValue::from_str(name)).as_string();
     let redirected_to = if js::get(&response, "redirected").as_bool() == Some(true) {
         js::get(&response, "url").as_string().filter(|u| !u.is_empty())
     } else {

@@ -8,6 +8,11 @@ async function page(): Promise<void> {
     serviceName: "types",
     sampler: { type: "probability", probability: 0.5 },
     limits: { attributeCount: 10 },
+    otlp: { endpoint: "http://127.0.0.1:4318", headers: { "x-api-key": "k" }, compression: "none" },
+    serviceVersion: "1.2.3",
+    resource: { "deployment.environment": "test" },
+    persistence: { maxBytes: 100_000 },
+    requestTimeoutMs: 5000,
   });
   const total: number = await client.withSpan("work", async (span: Span) => {
     span.setAttribute("a", 1).setAttributes({ b: "x", c: true }).addEvent("e", { k: 1 });
@@ -36,7 +41,9 @@ async function page(): Promise<void> {
   log.exception(new Error("x"));
   client.log("warning", "careful");
   client.trackException(new AggregateError([new Error("a")], "many"), { severity: "critical", properties: { k: 1 } });
-  const flushed = await client.flush();
+  const flushed = await client.flush({ timeoutMs: 5000 });
+  const pending: number = flushed.pending;
+  void pending;
   const sent: number = flushed.sent + total + response.status;
   const d: Diagnostics = client.diagnostics();
   const dropped: number = d.dropped.queueFull ?? 0;
