@@ -268,18 +268,7 @@ impl<H: Host> Telemetry<H> {
         if self.console {
             self.host.print(&crate::console::format_log(&record));
         }
-        if let Some(azure) = self.azure.as_ref() {
-            let (item, cuts) = azure.encoder.encode_log(&record);
-            self.diag.values_truncated += u64::from(cuts);
-            let delivery = azure.delivery;
-            self.enqueue(delivery, item);
-        }
-        if let Some(otlp) = self.otlp.as_ref() {
-            let item = otlp.encoder.encode_log(&record);
-            let delivery = otlp.logs;
-            self.enqueue(delivery, item);
-        }
-        self.after_enqueue();
+        self.queue_record(|azure| azure.encode_log(&record), |otlp| otlp.encode_log(&record));
     }
 
     /// Takes an exception record: prints it (console exporter), encodes it for each exporter.
@@ -288,15 +277,24 @@ impl<H: Host> Telemetry<H> {
         if self.console {
             self.host.print(&crate::console::format_exception(&record));
         }
-        if let Some(azure) = self.azure.as_ref() {
-            let (item, cuts) = azure.encoder.encode_exception(&record);
+        self.queue_record(|azure| azure.encode_exception(&record), |otlp| otlp.encode_exception(&record));
+    }
+
+    /// Encodes one log-signal record for Azure and for OTLP (its logs exporter) and queues it.
+    fn queue_record(
+        &mut self,
+        azure: impl FnOnce(&EnvelopeEncoder) -> (String, u32),
+        otlp: impl FnOnce(&OtlpEncoder) -> String,
+    ) {
+        if let Some(sink) = self.azure.as_ref() {
+            let (item, cuts) = azure(&sink.encoder);
             self.diag.values_truncated += u64::from(cuts);
-            let delivery = azure.delivery;
+            let delivery = sink.delivery;
             self.enqueue(delivery, item);
         }
-        if let Some(otlp) = self.otlp.as_ref() {
-            let item = otlp.encoder.encode_exception(&record);
-            let delivery = otlp.logs;
+        if let Some(sink) = self.otlp.as_ref() {
+            let item = otlp(&sink.encoder);
+            let delivery = sink.logs;
             self.enqueue(delivery, item);
         }
         self.after_enqueue();

@@ -5,7 +5,7 @@
 //! 402 and 439 mean the quota is spent; 413 splits the batch; anything else is final.
 
 use crate::diagnostics::DropReason;
-use crate::export::retry::{retry_after_ms, Verdict};
+use crate::export::retry::{open_response, Verdict};
 use crate::json::{parse, JsonValue};
 use crate::platform::ExportResponse;
 
@@ -15,14 +15,17 @@ fn retriable(status: u64) -> bool {
 
 /// Interprets the answer to a batch of `items` envelopes.
 pub fn verdict(response: &ExportResponse, items: usize, now_unix_nanos: u64) -> Verdict {
-    let (status, body, headers) = match response {
-        ExportResponse::NetworkError(message) => return Verdict::Retry { after_ms: None, reason: message.clone() },
-        ExportResponse::Http { status, body, headers } => (*status, body.as_str(), headers),
+    let (status, body, after_ms) = match open_response(response, now_unix_nanos) {
+        Ok(opened) => opened,
+        Err(verdict) => return verdict,
     };
-    let after_ms = headers.retry_after.as_deref().and_then(|v| retry_after_ms(v, now_unix_nanos));
+    let location = match response {
+        ExportResponse::Http { headers, .. } => headers.location.as_ref(),
+        ExportResponse::NetworkError(_) => None,
+    };
     match status {
         200 | 206 => answered(status, body, items),
-        307 | 308 => match &headers.location {
+        307 | 308 => match location {
             Some(location) => Verdict::Redirect { location: location.clone() },
             None => Verdict::Retry { after_ms, reason: format!("HTTP {status} without a Location") },
         },

@@ -1,6 +1,7 @@
 //! What to do with an answered (or failed) export request, and how long to wait before a retry.
 
 use crate::diagnostics::DropReason;
+use crate::platform::ExportResponse;
 
 /// The outcome of one request, as the exporter acts on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,6 +17,18 @@ pub enum Verdict {
     Split,
     /// Give the batch up.
     Drop { reason: DropReason, message: String },
+}
+
+/// What every protocol does first with an answer: a network error is retried; otherwise the
+/// status, the body and the `Retry-After` delay (if any) for the protocol's own rules.
+pub fn open_response(response: &ExportResponse, now_unix_nanos: u64) -> Result<(u16, &str, Option<u64>), Verdict> {
+    match response {
+        ExportResponse::NetworkError(message) => Err(Verdict::Retry { after_ms: None, reason: message.clone() }),
+        ExportResponse::Http { status, body, headers } => {
+            let after_ms = headers.retry_after.as_deref().and_then(|v| retry_after_ms(v, now_unix_nanos));
+            Ok((*status, body.as_str(), after_ms))
+        }
+    }
 }
 
 /// Waiting time after `failures` failures in a row: 1 s doubling up to 5 min, with jitter

@@ -4,16 +4,15 @@
 //! (honouring `Retry-After`); 413 splits the batch; any other answer is final.
 
 use crate::diagnostics::DropReason;
-use crate::export::retry::{retry_after_ms, Verdict};
+use crate::export::retry::{open_response, Verdict};
 use crate::json::{parse, JsonValue};
 use crate::platform::ExportResponse;
 
 pub fn verdict(response: &ExportResponse, items: usize, now_unix_nanos: u64) -> Verdict {
-    let (status, body, headers) = match response {
-        ExportResponse::NetworkError(message) => return Verdict::Retry { after_ms: None, reason: message.clone() },
-        ExportResponse::Http { status, body, headers } => (*status, body.as_str(), headers),
+    let (status, body, after_ms) = match open_response(response, now_unix_nanos) {
+        Ok(opened) => opened,
+        Err(verdict) => return verdict,
     };
-    let after_ms = headers.retry_after.as_deref().and_then(|v| retry_after_ms(v, now_unix_nanos));
     match status {
         200..=299 => {
             let partial = parse(body).ok().and_then(|v| v.get("partialSuccess").cloned());
