@@ -1,6 +1,6 @@
-// The edgecensus browser demo: records spans and stats with the package built into /pkg/, and shows
-// the client's metrics and what the local collector (tools/collector.mjs) received. Plain ES module,
-// no bundler, nothing remote.
+// The edgecensus browser demo: records spans, stats, logs and exceptions with the package built
+// into /pkg/, and shows the client's metrics and what the local collector (tools/collector.mjs)
+// received. Plain ES module, no bundler, nothing remote.
 //
 // The package is imported dynamically in start() so that a missing or broken /pkg/ shows up in
 // #status instead of leaving the page silently dead; in an app, `import { init } from
@@ -13,7 +13,7 @@ const diagnosticsEl = $('#diagnostics');
 const metricsEl = $('#metrics');
 const receivedEl = $('#received');
 const summaryEl = $('#received-summary');
-const actionButtons = ['#btn-request', '#btn-nested', '#btn-fail', '#btn-flush'].map($);
+const actionButtons = ['#btn-request', '#btn-nested', '#btn-fail', '#btn-throw', '#btn-log', '#btn-flush'].map($);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const short = (id, n = 8) => (typeof id === 'string' && id ? id.slice(0, n) : '—');
@@ -53,10 +53,12 @@ function describeError(error) {
 // ---------------------------------------------------------------------------------------------
 
 let client;
+/** The demo's named logger: its Message envelopes carry `loggerName: "demo"`. */
+let logger;
 /** The measures and one interned tag map per button: {presses, duration, tags: {request: TagMap, …}}. */
 let stats;
 
-const BUTTONS = ['request', 'nested', 'fail', 'flush'];
+const BUTTONS = ['request', 'nested', 'fail', 'throw', 'log', 'flush'];
 
 /** A count of presses per button, and a distribution of how long each button's operation took. */
 function registerStats(client) {
@@ -89,7 +91,12 @@ async function start() {
       serviceName: 'edgecensus-demo',
       exportIntervalMs: 2000,
       metricsIntervalMs: 3000,
+      // Uncaught errors and unhandled rejections become Exception envelopes, console.warn/error
+      // Message envelopes; what cannot be sent when the page goes away is kept for the next load.
+      capture: { errors: true, console: true },
+      persistence: true,
     });
+    logger = client.logger('demo');
     stats = registerStats(client);
   } catch (error) {
     statusEl.textContent = `init failed: ${describeError(error)}`;
@@ -226,6 +233,48 @@ onClick($('#btn-fail'), async () => {
       `trace ${traceId}: the "charge card" span ended with status error (success: false).`,
     ]);
   }
+});
+
+// "Throw an error": checkoutFailed() throws and nothing on the page catches it (this handler is
+// synchronous, so the error reaches the window's `error` event, not a promise). capture.errors
+// reports it as an Exception envelope (severity Critical) with its stack parsed into frames.
+function checkoutFailed(cartId) {
+  throw new Error(`checkout failed for cart ${cartId} (uncaught, on purpose)`);
+}
+
+$('#btn-throw').addEventListener('click', () => {
+  client.record(stats.presses, 1, stats.tags.throw);
+  refreshMetrics();
+  show([
+    `checkoutFailed(42) threw an Error that nothing on the page catches.`,
+    `capture.errors reports it from the window's "error" event as an Exception`,
+    `(severity Critical); the browser console shows it as an uncaught error too.`,
+  ]);
+  checkoutFailed(42);
+});
+
+// "Log a warning": a warning from the "demo" logger and a console.warn (captured as a log), both
+// while a span is active, so both Message envelopes carry the span's operation id.
+onClick($('#btn-log'), async () => {
+  const sku = 'SKU-1042';
+  const { traceId, spanId } = client.withSpan(
+    'check stock',
+    (span) => {
+      span.setAttributes({ 'demo.button': 'log', 'stock.sku': sku });
+      logger.warning('Low stock', { sku, remaining: 2 });
+      console.warn(`only 2 left of ${sku} (a console.warn, captured as a log)`);
+      return span.spanContext();
+    },
+    { parent: null },
+  );
+  show([
+    `span "check stock"  trace ${traceId}  span ${spanId}`,
+    `  client.logger('demo').warning('Low stock', { sku: '${sku}', remaining: 2 })`,
+    `  console.warn('only 2 left of ${sku} …')`,
+    ``,
+    `Two Message envelopes (severity Warning), both with operation id ${short(traceId)}…`,
+    `and the span as their parent.`,
+  ]);
 });
 
 onClick($('#btn-flush'), async () => {
@@ -413,6 +462,8 @@ function renderItem(envelope, problems) {
   const name = base.name ?? base.message ?? (isObj ? envelope.name : undefined) ?? '(no name)';
   const success = typeof base.success === 'boolean' ? base.success : null;
   const metric = baseType === 'MetricData' && Array.isArray(base.metrics) ? metricRow(base.metrics[0], base.properties) : null;
+  const exceptions = baseType === 'ExceptionData' && Array.isArray(base.exceptions) ? base.exceptions.filter((x) => x && typeof x === 'object') : null;
+  const severity = baseType === 'MessageData' || baseType === 'ExceptionData' ? severityName(base.severityLevel) : null;
 
   const summary = el(
     'summary',
@@ -422,7 +473,7 @@ function renderItem(envelope, problems) {
     ...(metric
       ? [metric.cell]
       : [
-          el('span', { class: 'name' }, String(name)),
+          exceptions || severity ? logCell(exceptions?.[0], name, severity) : el('span', { class: 'name' }, String(name)),
           el('span', { class: `op${opId ? '' : ' none'}`, title: opId ? `operation id ${opId}` : 'no operation id', style: opId ? `--hue: ${hueOf(opId)}` : '' }, short(opId)),
           el('span', { class: 'parent', title: tags['ai.operation.parentId'] ? `parent id ${tags['ai.operation.parentId']}` : 'no parent' }, short(tags['ai.operation.parentId'])),
           el('span', { class: 'duration' }, base.duration !== undefined ? formatDuration(base.duration) : '—'),
@@ -435,9 +486,64 @@ function renderItem(envelope, problems) {
   );
   const details = el('details', {}, summary);
   if (problems) details.append(el('ul', { class: 'problems' }, ...problems.map((p) => el('li', {}, p))));
+  if (exceptions) {
+    const handledAt = base.properties?.handledAt;
+    const meta = el('p', { class: 'stack-meta' }, severity ? severityBadge(severity) : null, handledAt ? ` reported from ${handledAt}` : null);
+    details.append(el('div', { class: 'stack' }, meta, ...exceptions.map((x) => stackTable(x, exceptions.length > 1))));
+  }
   details.append(el('pre', { class: 'raw' }, JSON.stringify(envelope, null, 2)));
-  const dataset = { type: baseType, operationId: opId ?? '', ...metric?.dataset };
+  const dataset = { type: baseType, operationId: opId ?? '', ...metric?.dataset, ...(severity && { severity }) };
   return el('li', { class: `envelope${problems ? ' invalid' : ''}${success === false ? ' failed' : ''}`, dataset }, details);
+}
+
+const SEVERITIES = ['Verbose', 'Information', 'Warning', 'Error', 'Critical'];
+
+function severityName(level) {
+  return SEVERITIES[level] ?? (level === undefined ? null : `severity ${level}`);
+}
+
+/** A frame's file as a page-relative path when it is on this site ("/demo.js"), else as given. */
+function shortFile(fileName) {
+  try {
+    const url = new URL(fileName);
+    if (url.origin === location.origin) return url.pathname;
+  } catch {}
+  return String(fileName ?? '');
+}
+
+const frameText = (f) => `${f.method ?? '?'} @ ${shortFile(f.fileName)}:${f.line ?? '?'}`;
+const exceptionText = (x) => `${x.typeName ?? 'Error'}: ${x.message ?? ''}`;
+
+/**
+ * The name cell of a Message or Exception row: a message and its severity, or an exception's
+ * "typeName: message" and its top frame ("method @ file:line"; the severity shows when expanded).
+ */
+function logCell(exception, message, severity) {
+  const text = exception ? exceptionText(exception) : String(message);
+  const top = Array.isArray(exception?.parsedStack) ? exception.parsedStack[0] : null;
+  return el(
+    'span',
+    { class: `main${exception ? ' exception' : ''}` },
+    el('span', { class: 'name', title: text }, text),
+    top ? el('span', { class: 'frame', title: top.assembly || frameText(top) }, frameText(top)) : null,
+    severity && !exception ? severityBadge(severity) : null,
+  );
+}
+
+const severityBadge = (severity) => el('span', { class: `severity sev-${String(severity).toLowerCase()}` }, severity);
+
+/** An exception's parsed stack as a table (or its raw stack text), shown when its row is expanded. */
+function stackTable(exception, withCaption) {
+  const caption = withCaption ? el('caption', {}, exceptionText(exception)) : null;
+  if (!Array.isArray(exception.parsedStack)) {
+    return el('div', {}, caption, el('pre', { class: 'stack-text' }, exception.stack ?? '(no stack)'));
+  }
+  const rows = exception.parsedStack.map((f) =>
+    el('tr', {}, el('td', { class: 'num' }, String(f.level)), el('td', {}, f.method), el('td', { class: 'file', title: f.fileName }, shortFile(f.fileName)), el('td', { class: 'num' }, String(f.line))),
+  );
+  const head = el('thead', {}, el('tr', {}, ...['#', 'method', 'file', 'line'].map((h) => el('th', { class: h === '#' || h === 'line' ? 'num' : '' }, h))));
+  const foot = exception.hasFullStack === false ? el('p', { class: 'hint' }, 'The stack was cut.') : null;
+  return el('div', {}, el('table', { class: 'frames' }, caption, head, el('tbody', {}, ...rows)), foot);
 }
 
 /** The name cell of a Metric envelope's row: metric name, tag values, value (a distribution: count, sum, min–max). */

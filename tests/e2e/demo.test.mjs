@@ -188,3 +188,112 @@ test('the demo page counts button presses in #metrics and exports them on its 3 
     await collector.close();
   }
 });
+
+/** The 1-based line of www/demo.js that contains `text` (exactly one must). */
+function demoLineOf(text) {
+  const hits = [];
+  fs.readFileSync(path.join(wwwDir, 'demo.js'), 'utf8')
+    .split('\n')
+    .forEach((line, i) => line.includes(text) && hits.push(i + 1));
+  assert.equal(hits.length, 1, `exactly one line of www/demo.js contains ${JSON.stringify(text)}`);
+  return hits[0];
+}
+
+test('the demo page reports an uncaught error as an Exception and logs as Messages', { timeout: 60_000 }, async () => {
+  assert.ok(fs.existsSync(path.join(pkgDir, 'web.js')), `no package in ${pkgDir}: run ./scripts/build first`);
+  const collector = await startCollector({ port: 0, staticRoutes: { '/': wwwDir, '/pkg/': pkgDir } });
+  const errorMessage = 'checkout failed for cart 42 (uncaught, on purpose)';
+  const throwLine = demoLineOf('throw new Error(`checkout failed for cart');
+  const isType = (type) => (e) => e.data?.baseType === type;
+  try {
+    await withPage(`${collector.url}/`, async (page, log) => {
+      await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'ready', null, { timeout: 20_000 });
+
+      // "Throw an error": an Error nothing on the page catches (the one page error allowed).
+      await page.click('#btn-throw');
+      await page.waitForFunction(() => document.querySelector('#output').textContent.includes('checkoutFailed(42) threw'));
+      await page.waitForFunction(() => window.edgecensusDemo.client.diagnostics().exceptionsRecorded === 1);
+      assert.deepEqual(log.errors.map((e) => e.message), [errorMessage], 'exactly the deliberate uncaught error');
+
+      // "Log a warning": a logger warning and a console.warn inside the "check stock" span.
+      await page.click('#btn-log');
+      await page.waitForFunction(() => document.querySelector('#output').textContent.includes('span "check stock"'));
+      const [, traceId, spanId] = /trace ([0-9a-f]{32})\s+span ([0-9a-f]{16})/.exec(await page.textContent('#output'));
+
+      await page.click('#btn-flush');
+      await page.waitForFunction(() => /"accepted": \d+/.test(document.querySelector('#output').textContent));
+      await collector.waitFor((c) => c.envelopes.filter(isType('ExceptionData')).length >= 1 && c.envelopes.filter(isType('MessageData')).length >= 2, 10_000);
+      assert.deepEqual(collector.invalid, []);
+
+      // The Exception: typeName, message, and checkoutFailed in demo.js among its parsed frames.
+      const exceptionEnvs = collector.envelopes.filter(isType('ExceptionData'));
+      assert.equal(exceptionEnvs.length, 1, 'one Exception envelope');
+      const exData = exceptionEnvs[0].data.baseData;
+      assert.equal(exData.severityLevel, 4, 'an uncaught error is Critical');
+      assert.equal(exData.properties.handledAt, 'window.onerror');
+      const [exception] = exData.exceptions;
+      assert.equal(exception.typeName, 'Error');
+      assert.equal(exception.message, errorMessage);
+      assert.ok(Array.isArray(exception.parsedStack) && exception.parsedStack.length >= 2, JSON.stringify(exception));
+      const frame = exception.parsedStack.find((f) => f.method === 'checkoutFailed');
+      assert.ok(frame, `a checkoutFailed frame in ${JSON.stringify(exception.parsedStack)}`);
+      assert.ok(frame.fileName.endsWith('/demo.js'), frame.fileName);
+      assert.ok(frame.line > 0);
+      assert.equal(frame.line, throwLine, 'the line of the throw in www/demo.js');
+      assert.equal(exception.parsedStack[0], frame, 'the throw is the top frame');
+
+      // The Messages: the logger's warning and the console.warn, both correlated with the span.
+      const span = collector.envelopes.find((e) => e.data.baseData.name === 'check stock');
+      assert.ok(span, 'the "check stock" span arrived');
+      assert.equal(span.tags['ai.operation.id'], traceId);
+      assert.equal(span.data.baseData.id, spanId);
+      const messages = collector.envelopes.filter(isType('MessageData'));
+      const warning = messages.find((m) => m.data.baseData.message === 'Low stock');
+      assert.ok(warning, `a "Low stock" Message in ${JSON.stringify(messages)}`);
+      assert.equal(warning.data.baseData.severityLevel, 2);
+      assert.equal(warning.data.baseData.properties.sku, 'SKU-1042');
+      assert.equal(warning.data.baseData.properties.loggerName, 'demo');
+      assert.equal(warning.tags['ai.operation.id'], traceId, 'the warning carries the span\'s operation id');
+      assert.equal(warning.tags['ai.operation.parentId'], spanId);
+      const consoleWarn = messages.find((m) => m.data.baseData.properties?.source === 'console.warn');
+      assert.ok(consoleWarn, `a console.warn Message in ${JSON.stringify(messages)}`);
+      assert.match(consoleWarn.data.baseData.message, /^only 2 left of SKU-1042/);
+      assert.equal(consoleWarn.data.baseData.severityLevel, 2);
+      assert.equal(consoleWarn.tags['ai.operation.id'], traceId);
+
+      // The received list: the Exception with its top frame, the Messages with their severity.
+      const exRow = '#received > li[data-type="ExceptionData"]';
+      await page.waitForSelector(exRow, { timeout: 5_000 });
+      assert.equal(await page.textContent(`${exRow} .name`), `Error: ${errorMessage}`);
+      assert.equal(await page.textContent(`${exRow} .frame`), `checkoutFailed @ /demo.js:${throwLine}`);
+      assert.equal(await page.getAttribute(exRow, 'data-severity'), 'Critical');
+      await page.click(`${exRow} summary`);
+      const frames = await page.$$eval(`${exRow} table.frames tbody tr`, (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+      assert.equal(frames.length, exception.parsedStack.length);
+      assert.deepEqual(frames[0], ['0', 'checkoutFailed', '/demo.js', String(throwLine)]);
+      assert.ok(await page.isVisible(`${exRow} table.frames`), 'the frames show when the row is expanded');
+      assert.equal(await page.textContent(`${exRow} .stack-meta`), 'Critical reported from window.onerror');
+
+      const warnRow = '#received > li[data-type="MessageData"][data-severity="Warning"]';
+      await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, warnRow, { timeout: 5_000 });
+      const warnRows = await page.$$eval(warnRow, (items) =>
+        items.map((li) => ({ name: li.querySelector('.name').textContent, severity: li.querySelector('.severity').textContent, op: li.dataset.operationId })),
+      );
+      assert.deepEqual(
+        warnRows.sort((a, b) => a.name.localeCompare(b.name)),
+        [
+          { name: 'Low stock', severity: 'Warning', op: traceId },
+          { name: consoleWarn.data.baseData.message, severity: 'Warning', op: traceId },
+        ],
+      );
+
+      // Exactly one page error (the deliberate one), no console errors, one console warning (ours).
+      assert.deepEqual(log.errors.map((e) => e.message), [errorMessage]);
+      assert.deepEqual(log.messages.filter((m) => m.type === 'error'), [], 'no console errors');
+      assert.deepEqual(log.messages.filter((m) => m.type === 'warning').map((m) => m.text), [consoleWarn.data.baseData.message]);
+      assert.deepEqual(log.failedRequests, []);
+    });
+  } finally {
+    await collector.close();
+  }
+});
