@@ -338,8 +338,8 @@ function installPageLifecycle(raw, persistence, connectionString) {
   const maxBytes = options?.maxBytes ?? 1 << 20;
   const maxAgeMs = options?.maxAgeMs ?? 24 * 3600 * 1000;
   if (storage) restore(raw, storage, key, maxAgeMs);
-  const leave = () => {
-    const kept = raw.unload(storage !== null);
+  const leave = (last) => {
+    const kept = raw.unload(storage !== null, last);
     if (kept.length === 0 || !storage) return;
     // Keep the oldest items that fit in the size cap; the rest cannot be kept (counted).
     const items = [];
@@ -359,10 +359,10 @@ function installPageLifecycle(raw, persistence, connectionString) {
     }
   };
   target.addEventListener("visibilitychange", () => {
-    if (target.document.visibilityState === "hidden") leave();
+    if (target.document.visibilityState === "hidden") leave(false);
     else if (storage) restore(raw, storage, key, maxAgeMs); // back again: take the kept items back
   });
-  target.addEventListener("pagehide", leave);
+  target.addEventListener("pagehide", () => leave(true));
   target.addEventListener("online", () => raw.resume());
 }
 

@@ -23,10 +23,12 @@ pub enum DropReason {
     Quota,
     /// Kept offline longer than the persistence age limit.
     Expired,
+    /// Still queued when the page went away, past the keepalive budget, without persistence.
+    Unload,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 9] = [
+    pub const ALL: [DropReason; 10] = [
         DropReason::QueueFull,
         DropReason::Rejected,
         DropReason::Network,
@@ -36,6 +38,7 @@ impl DropReason {
         DropReason::RateLimited,
         DropReason::Quota,
         DropReason::Expired,
+        DropReason::Unload,
     ];
 
     /// The name used in the JS diagnostics object.
@@ -50,6 +53,7 @@ impl DropReason {
             DropReason::RateLimited => "rateLimited",
             DropReason::Quota => "quota",
             DropReason::Expired => "expired",
+            DropReason::Unload => "unload",
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::azure::envelope::{EnvelopeContext, EnvelopeEncoder};
 use crate::azure::track_response;
 use crate::diagnostics::{Diagnostics, DropReason};
 use crate::export::batcher::BatchLimits;
-use crate::export::exporter::{Exporter, Framing};
+use crate::export::exporter::{Exporter, Framing, KEEPALIVE_MAX_BYTES};
 use crate::log::{ExceptionRecord, LogRecord};
 use crate::otlp::{self, OtlpEncoder, Signal};
 use crate::platform::{ExportResponse, Host};
@@ -339,18 +339,31 @@ impl<H: Host> Telemetry<H> {
         }
     }
 
-    /// The page is going away: what is queued leaves now in keepalive-sized requests; with
-    /// `persist`, the items of exporters that are backing off (probably offline) are returned
-    /// for browser storage instead, as (exporter index, item) pairs.
-    pub fn unload(&mut self, persist: bool) -> Vec<(usize, String)> {
+    /// The page is going away. What is queued leaves now in keepalive requests, within the
+    /// browser's keepalive budget (64 KiB for all keepalive bodies in flight, counting earlier
+    /// unload requests still out). What does not fit, and with `persist` everything of an
+    /// exporter that is backing off (probably offline), is returned for browser storage as
+    /// (exporter index, item) pairs. Without `persist`, at the `last` chance (pagehide) what
+    /// is left is counted as dropped (`unload`); otherwise (the page was only hidden) it stays
+    /// queued.
+    pub fn unload(&mut self, persist: bool, last: bool) -> Vec<(usize, String)> {
         let now = self.host.now_unix_nanos();
+        let in_flight: usize = self.exporters.iter().map(Exporter::keepalive_in_flight).sum();
+        let mut budget = KEEPALIVE_MAX_BYTES.saturating_sub(in_flight);
         let mut kept = Vec::new();
         let mut requests = Vec::new();
         for (index, exporter) in self.exporters.iter_mut().enumerate() {
-            if persist && exporter.paused_until().is_some_and(|until| now < until) {
-                kept.extend(exporter.drain().into_iter().map(|item| (index, item)));
-            } else {
-                requests.extend(exporter.take_for_unload(&mut self.next_request_id, &mut self.diag));
+            let backing_off = exporter.paused_until().is_some_and(|until| now < until);
+            if !(persist && backing_off) {
+                requests.extend(exporter.take_for_unload(&mut budget, &mut self.next_request_id, &mut self.diag));
+            }
+            if exporter.pending() > 0 && (persist || last) {
+                let left = exporter.drain();
+                if persist {
+                    kept.extend(left.into_iter().map(|item| (index, item)));
+                } else {
+                    self.diag.drop_items(DropReason::Unload, left.len() as u64);
+                }
             }
         }
         self.diag.items_persisted += kept.len() as u64;
@@ -832,21 +845,42 @@ pub(crate) mod tests {
             );
             t.end_span(data);
         }
-        assert!(t.unload(true).is_empty(), "not backing off: everything is sent, nothing kept");
-        assert!(t.host.sent.len() >= 4);
-        assert!(t
-            .host
-            .sent
-            .iter()
-            .all(|r| r.keepalive && r.body.len() <= crate::export::exporter::KEEPALIVE_MAX_BYTES));
-        let total: usize = t.host.sent.iter().map(|r| names(r).len()).sum();
-        assert_eq!(total, 200);
+        // About 200 KB queued: only what fits in the 64 KiB keepalive budget is sent.
+        let kept = t.unload(false, false);
+        assert!(kept.is_empty());
+        let sent: usize = t.host.sent.iter().map(|r| r.body.len()).sum();
+        assert!(t.host.sent.iter().all(|r| r.keepalive));
+        assert!(sent <= crate::export::exporter::KEEPALIVE_MAX_BYTES, "{sent} bytes over the budget");
+        let first = t.host.sent.iter().map(|r| names(r).len()).sum::<usize>();
+        assert!(first > 40 && first < 200, "{first}");
+        assert_eq!(t.items_pending() as usize, 200 - first, "hidden only: the rest stays queued");
+        // pagehide while the first requests are still out: no budget left, the rest is counted.
+        let kept = t.unload(false, true);
+        assert!(kept.is_empty());
+        assert_eq!(t.host.sent.iter().map(|r| names(r).len()).sum::<usize>(), first);
+        assert_eq!(t.diagnostics().dropped(DropReason::Unload) as usize, 200 - first);
+        // With persistence the rest is kept for storage instead.
+        let mut t2 = Telemetry::new(config(512, 2048), TestHost::default());
+        for i in 0..200 {
+            let started = t2.start_span(format!("s{i}"), SpanKind::Internal, None, None);
+            let mut data = started.data.unwrap();
+            data.attributes.set(
+                "blob",
+                crate::trace::AttributeValue::Str(attribute.clone()),
+                &SpanLimits::default(),
+                &mut t2.diag,
+            );
+            t2.end_span(data);
+        }
+        let kept = t2.unload(true, false);
+        let sent = t2.host.sent.iter().map(|r| names(r).len()).sum::<usize>();
+        assert_eq!(kept.len() + sent, 200);
 
         let mut t = Telemetry::new(config(10, 10), TestHost::default());
         end_one(&mut t, "kept");
         t.flush(None);
         t.on_response(t.host.sent[0].id, ExportResponse::NetworkError("offline".into()));
-        let stored = t.unload(true);
+        let stored = t.unload(true, false);
         assert_eq!((stored.len(), t.items_pending()), (1, 0), "backing off: kept for storage, not sent");
         assert_eq!(t.host.sent.len(), 1);
         let mut later = Telemetry::new(config(10, 10), TestHost::default());

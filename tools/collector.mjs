@@ -18,6 +18,15 @@
 //                                 (so a traced fetch can be checked for `traceparent`).
 //   GET  /api/received            {envelopes, invalid}; DELETE /api/received resets them.
 //   GET  anything else            static files from `staticRoutes` (longest prefix wins).
+//
+// Fault injection (tests of delivery): `collector.respondWith(fn)` scripts the answer to each track
+// request — a status with headers and body, an answer after a delay, a dropped connection, or a
+// partial (206) answer that stores only the items it accepts. `faultScript([...answers])` hands out
+// such answers in order of arrival, and one script can serve several collectors:
+//
+//   const script = faultScript([{ status: 429, headers: { 'retry-after': '1' } }, { destroy: true }]);
+//   a.respondWith(script.respond);
+//   b.respondWith(script.respond);
 
 import http from 'node:http';
 import fs from 'node:fs';
@@ -470,8 +479,11 @@ function resolveStatic(routes, urlPath) {
  *   `staticRoutes` maps URL prefixes to directories (relative ones are resolved against the cwd).
  *   `allRejectedStatus`: the status when every item of a request is invalid (default 206, as for a
  *   partial rejection; the real service answers 400 with the same body — pass 400 to imitate that).
+ *   `keepAlive: false`: every answer says `Connection: close`, so each request comes on a new
+ *   connection. Fault tests want that: browsers silently send a request again when a reused
+ *   connection is dropped or answers 408, so the client under test would never see those faults.
  */
-export async function startCollector({ host = '127.0.0.1', port = 0, staticRoutes = {}, log = null, allRejectedStatus = 206 } = {}) {
+export async function startCollector({ host = '127.0.0.1', port = 0, staticRoutes = {}, log = null, allRejectedStatus = 206, keepAlive = true } = {}) {
   const routes = Object.entries(staticRoutes)
     .map(([prefix, dir]) => [prefix.startsWith('/') ? prefix : '/' + prefix, path.resolve(dir)])
     .sort((a, b) => b[0].length - a[0].length);
@@ -480,6 +492,8 @@ export async function startCollector({ host = '127.0.0.1', port = 0, staticRoute
   const invalid = [];
   const requests = [];
   const waiters = new Set();
+  /** Scripted answers waiting out their `delayMs` (ended early by close()). */
+  const delays = new Set();
   let responder = null;
 
   const notify = () => {
@@ -539,9 +553,22 @@ export async function startCollector({ host = '127.0.0.1', port = 0, staticRoute
       requests.length = 0;
     },
     /**
-     * Scripted answers for track requests: `fn(req)` gets {method, path, headers, bodyText, items}
-     * (items: the parsed envelopes, or null) and may return {status, body, headers} to answer with
-     * instead (the items are then not stored), or nothing for the normal answer. `null` removes it.
+     * Scripted answers for track requests: `fn(req)` (may be async) gets {method, path, headers,
+     * bodyText, items, collector} (items: the parsed envelopes, or null) and returns an answer to
+     * give instead of the normal one, or nothing (or `{pass: true}`) for the normal answer. `null`
+     * removes it. An answer:
+     *   {status, body, headers}   answer with this (default 200, empty body); no item is stored
+     *   delayMs                   answer only after this many ms; a client that gives up first gets
+     *                             nothing (and nothing is stored: `record.outcome` 'client gone')
+     *   destroy: true             destroy the connection instead of answering (after `delayMs`)
+     *   itemStatus                {index: statusCode} or (item, index) => statusCode|undefined: a
+     *                             Breeze partial answer (206 unless `status` says otherwise) that lists
+     *                             these items as errors and stores the others (validated as usual)
+     *   store                     which items to store anyway: true (all), [indexes] or
+     *                             (item, index) => boolean (default: none, or the unlisted ones
+     *                             with `itemStatus`)
+     * Each track request record gets `outcome` (the status sent, 'destroyed' or 'client gone') and
+     * `stored` (how many of its items were stored).
      */
     respondWith(fn) {
       responder = typeof fn === 'function' ? fn : null;
@@ -550,6 +577,7 @@ export async function startCollector({ host = '127.0.0.1', port = 0, staticRoute
     summary,
     close() {
       for (const w of [...waiters]) w.check();
+      for (const d of [...delays]) d.cancel();
       return new Promise((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections?.();
@@ -595,14 +623,11 @@ export async function startCollector({ host = '127.0.0.1', port = 0, staticRoute
     if (responder) {
       let scripted;
       try {
-        scripted = await responder({ ...record, items });
+        scripted = await responder({ ...record, items, collector });
       } catch (e) {
         scripted = { status: 500, body: { message: `respondWith handler threw: ${e.message}` } };
       }
-      if (scripted) {
-        notify();
-        return send(res, scripted.status ?? 200, scripted.body ?? '', scripted.headers ?? {});
-      }
+      if (scripted && !scripted.pass) return answerScripted(req, res, record, items, scripted);
     }
 
     if (items === null) {
@@ -624,9 +649,99 @@ export async function startCollector({ host = '127.0.0.1', port = 0, staticRoute
     });
     const accepted = items.length - errors.length;
     log?.(`track: ${items.length} item(s), ${accepted} accepted${errors.length ? `, ${errors.length} invalid:\n  ${errors.map((e) => `[${e.index}] ${e.message}`).join('\n  ')}` : ''}`);
-    notify();
     const status = errors.length === 0 ? 200 : accepted === 0 && items.length > 0 ? allRejectedStatus : 206;
+    record.outcome = status;
+    record.stored = accepted;
+    notify();
     send(res, status, { itemsReceived: items.length, itemsAccepted: accepted, errors });
+  }
+
+  /** Waits `ms`; resolves false then, or true as soon as the client has gone away (or close()). */
+  function waitUnlessGone(res, ms) {
+    return new Promise((resolve) => {
+      const d = {
+        cancel() {
+          clearTimeout(timer);
+          res.off('close', d.cancel);
+          delays.delete(d);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        res.off('close', d.cancel);
+        delays.delete(d);
+        resolve(res.destroyed || res.writableEnded);
+      }, ms);
+      res.on('close', d.cancel);
+      delays.add(d);
+    });
+  }
+
+  /** Gives a scripted answer (see `respondWith`). */
+  async function answerScripted(req, res, record, items, answer) {
+    record.scripted = answer.label ?? answer.status ?? (answer.destroy ? 'destroy' : 'scripted');
+    record.stored = 0;
+    if (answer.delayMs > 0 && (await waitUnlessGone(res, answer.delayMs))) {
+      record.outcome = 'client gone';
+      log?.(`track: scripted answer ${record.scripted}: the client left before the ${answer.delayMs} ms delay ended`);
+      notify();
+      return;
+    }
+    if (answer.destroy) {
+      record.outcome = 'destroyed';
+      log?.(`track: scripted answer: connection destroyed`);
+      req.socket.destroy();
+      notify();
+      return;
+    }
+    const list = items ?? [];
+    const codes = new Map();
+    if (typeof answer.itemStatus === 'function') {
+      list.forEach((item, i) => {
+        const code = answer.itemStatus(item, i);
+        if (code !== undefined && code !== null) codes.set(i, Number(code));
+      });
+    } else if (answer.itemStatus && typeof answer.itemStatus === 'object') {
+      for (const [k, v] of Object.entries(answer.itemStatus)) if (Number(k) < list.length) codes.set(Number(k), Number(v));
+    }
+    const partial = answer.itemStatus !== undefined && answer.itemStatus !== null;
+    const store = answer.store;
+    const keep =
+      store === true ? () => true
+      : Array.isArray(store) ? (_, i) => store.includes(i)
+      : typeof store === 'function' ? store
+      : partial ? (_, i) => !codes.has(i)
+      : () => false;
+    const errors = [];
+    const now = Date.now();
+    list.forEach((envelope, index) => {
+      if (codes.has(index)) {
+        errors.push({ index, statusCode: codes.get(index), message: `scripted item answer ${codes.get(index)}` });
+        return;
+      }
+      if (!keep(envelope, index)) return;
+      const problems = validateEnvelope(envelope, { now });
+      if (problems.length === 0) {
+        envelopes.push(envelope);
+        record.stored++;
+      } else {
+        invalid.push({ envelope, problems, index });
+        if (partial) errors.push({ index, statusCode: 400, message: problems.join('; ') });
+      }
+    });
+    let status = answer.status;
+    let body = answer.body;
+    if (partial) {
+      errors.sort((a, b) => a.index - b.index);
+      status ??= errors.length ? 206 : 200;
+      body ??= { itemsReceived: list.length, itemsAccepted: record.stored, errors };
+    }
+    status ??= 200;
+    record.outcome = status;
+    log?.(`track: scripted answer ${status} to ${list.length} item(s), ${record.stored} stored`);
+    notify();
+    if (res.destroyed) return;
+    send(res, status, body ?? '', answer.headers ?? {});
   }
 
   async function handleStatic(req, res, pathname) {
@@ -657,6 +772,7 @@ export async function startCollector({ host = '127.0.0.1', port = 0, staticRoute
   }
 
   const server = http.createServer(async (req, res) => {
+    if (!keepAlive) res.setHeader('connection', 'close');
     try {
       const url = new URL(req.url, 'http://collector.invalid');
       const pathname = url.pathname;
@@ -715,6 +831,45 @@ export async function startCollector({ host = '127.0.0.1', port = 0, staticRoute
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   collector.url = `http://${shownHost}:${address.port}`;
   return collector;
+}
+
+/**
+ * Scripted answers for track requests, handed out in order of arrival (see `respondWith` for what
+ * an answer can say). Pass `script.respond` to the `respondWith` of one or several collectors.
+ * An entry is an answer, `null` / `{pass: true}` for the normal answer, or a function
+ * `(req) => answer` (may be async). Once the entries are used up, requests get the normal answer.
+ *
+ * `script.log` has one entry per track request answered through the script, in order:
+ * {answer (null: normal), items (the request's envelopes), collector (its URL), at (ms)}.
+ * @param {Array<object|null|((req: object) => object|null|undefined)>} [answers]
+ */
+export function faultScript(answers = []) {
+  const queue = [...answers];
+  const log = [];
+  const script = {
+    log,
+    /** Adds answers at the end. */
+    push(...more) {
+      queue.push(...more);
+      return script;
+    },
+    /** Answers not used yet. */
+    get remaining() {
+      return queue.length;
+    },
+    /** Drops the answers not used yet. */
+    clear() {
+      queue.length = 0;
+    },
+    async respond(req) {
+      let answer = queue.length ? queue.shift() : null;
+      if (typeof answer === 'function') answer = await answer(req);
+      if (answer && answer.pass) answer = null;
+      log.push({ answer: answer ?? null, items: req.items, collector: req.collector?.url, at: Date.now() });
+      return answer ?? undefined;
+    },
+  };
+  return script;
 }
 
 function isTrackPath(pathname) {

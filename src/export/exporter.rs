@@ -18,6 +18,9 @@ const MAX_REDIRECTS_IN_A_ROW: u32 = 10;
 struct InFlight {
     id: u64,
     items: Vec<Item>,
+    /// Body bytes of a keepalive request (0 for others): they count against the page's
+    /// keepalive budget until answered.
+    keepalive_bytes: usize,
 }
 
 /// How one protocol frames a request: content type, extra headers, and the text around the
@@ -139,15 +142,39 @@ impl Exporter {
         requests
     }
 
-    /// Everything waiting, in keepalive-sized requests, for a page that is going away.
-    pub fn take_for_unload(&mut self, next_id: &mut u64, diag: &mut Diagnostics) -> Vec<ExportRequest> {
+    /// What waiting items fit in `budget` bytes of keepalive requests (the browser's limit is
+    /// on all keepalive bodies in flight together), oldest first, for a page that is going away.
+    /// The budget is reduced by what is sent; items that do not fit stay waiting.
+    pub fn take_for_unload(
+        &mut self,
+        budget: &mut usize,
+        next_id: &mut u64,
+        diag: &mut Diagnostics,
+    ) -> Vec<ExportRequest> {
         let mut requests = Vec::new();
-        while let Some(items) =
-            self.batcher.take_batch(self.room(KEEPALIVE_MAX_BYTES), self.split_items.unwrap_or(usize::MAX))
-        {
+        loop {
+            let room = self.room((*budget).min(KEEPALIVE_MAX_BYTES));
+            if room <= 2 {
+                break;
+            }
+            let Some(items) = self.batcher.take_batch(room, self.split_items.unwrap_or(usize::MAX)) else { break };
+            let size = self.framing.prefix.len()
+                + self.framing.suffix.len()
+                + items.iter().map(|i| i.json.len() + 1).sum::<usize>();
+            if size > *budget {
+                // A single item larger than what is left: it stays for later.
+                self.batcher.requeue(items);
+                break;
+            }
+            *budget -= size;
             requests.push(self.start(items, true, next_id, diag));
         }
         requests
+    }
+
+    /// Bytes of keepalive request bodies still in flight.
+    pub fn keepalive_in_flight(&self) -> usize {
+        self.in_flight.iter().map(|r| r.keepalive_bytes).sum()
     }
 
     /// Bytes left for the items' JSON array within `max_bytes` once the framing is added.
@@ -162,7 +189,8 @@ impl Exporter {
         diag.items_sent += items.len() as u64;
         self.batcher.hold(&items);
         let batch = Batch::new(items, &self.framing.prefix, &self.framing.suffix);
-        self.in_flight.push(InFlight { id, items: batch.items });
+        let keepalive_bytes = if keepalive { batch.body.len() } else { 0 };
+        self.in_flight.push(InFlight { id, items: batch.items, keepalive_bytes });
         ExportRequest {
             id,
             url: self.url.clone(),

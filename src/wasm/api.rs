@@ -287,11 +287,10 @@ impl RawClient {
         self.settle_with(|core| core.shutdown(timeout(timeout_ms)))
     }
 
-    /// The page is going away: sends what is queued in keepalive requests; with `persist`,
-    /// the items of exporters that are backing off (probably offline) are returned instead, for
-    /// browser storage, each as `"<exporter index>:<item JSON>"`.
-    pub fn unload(&self, persist: bool) -> Vec<String> {
-        with_core(&self.core, |core| core.unload(persist))
+    /// The page is hidden (`last` false) or going away (`last` true): see `Telemetry::unload`.
+    /// Items for browser storage come back as `"<exporter index>:<item JSON>"`.
+    pub fn unload(&self, persist: bool, last: bool) -> Vec<String> {
+        with_core(&self.core, |core| core.unload(persist, last))
             .unwrap_or_default()
             .into_iter()
             .map(|(index, item)| format!("{index}:{item}"))

@@ -8,7 +8,7 @@ import path from 'node:path';
 import http from 'node:http';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { startCollector, validateEnvelope, parseTrackBody } from '../../tools/collector.mjs';
+import { startCollector, validateEnvelope, parseTrackBody, faultScript } from '../../tools/collector.mjs';
 
 const IKEY = '00000000-0000-0000-0000-000000000001';
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -466,6 +466,164 @@ describe('collector server', () => {
       assert.ok([400, 403, 404].includes(r.status), `${p} answered ${r.status}`);
       assert.ok(!r.text.includes('top secret'), `${p} leaked the file`);
     }
+  });
+});
+
+describe('collector fault injection', () => {
+  let collector;
+  let other;
+
+  before(async () => {
+    collector = await startCollector();
+    other = await startCollector({ keepAlive: false });
+  });
+  after(async () => {
+    await collector?.close();
+    await other?.close();
+  });
+  beforeEach(() => {
+    for (const c of [collector, other]) {
+      c.reset();
+      c.respondWith(null);
+    }
+  });
+
+  const named = (name) => requestEnvelope({ data: { baseData: { name } } });
+  const names = (c) => c.envelopes.map((e) => e.data.baseData.name);
+
+  /** POSTs items but gives up after `abortMs` (like a client with a request timeout). */
+  function postAbandoned(c, items, abortMs) {
+    return new Promise((resolve) => {
+      const r = http.request(`${c.url}/v2.1/track`, { method: 'POST', headers: { 'content-type': 'application/json' } }, () => resolve('answered'));
+      r.on('error', (e) => resolve(e.code ?? e.message));
+      setTimeout(() => r.destroy(new Error('gave up')), abortMs);
+      r.end(JSON.stringify(items));
+    });
+  }
+
+  test('delayMs: the answer comes after the delay, and stores what it says', async () => {
+    collector.respondWith(() => ({ delayMs: 300, status: 200, store: true }));
+    const t0 = Date.now();
+    const r = await post(collector, [named('late')]);
+    assert.ok(Date.now() - t0 >= 290, `answered after ${Date.now() - t0} ms`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(names(collector), ['late']);
+    assert.equal(collector.trackRequests[0].outcome, 200);
+    assert.equal(collector.trackRequests[0].stored, 1);
+  });
+
+  test('delayMs: a client that gives up first gets nothing, and nothing is stored', async () => {
+    collector.respondWith(() => ({ delayMs: 1000, status: 200, store: true }));
+    assert.equal(await postAbandoned(collector, [named('abandoned')], 100), 'gave up');
+    await collector.waitFor((c) => c.trackRequests[0]?.outcome === 'client gone', 2000);
+    assert.equal(collector.envelopes.length, 0);
+    assert.equal(collector.trackRequests[0].stored, 0);
+  });
+
+  test('destroy: the connection is dropped without an answer, nothing stored', async () => {
+    collector.respondWith(() => ({ destroy: true }));
+    await assert.rejects(post(collector, [named('dropped')]), (e) => ['ECONNRESET', 'ECONNREFUSED'].includes(e.code) || /socket hang up/.test(e.message));
+    assert.equal(collector.envelopes.length, 0);
+    assert.equal(collector.trackRequests[0].outcome, 'destroyed');
+  });
+
+  test('itemStatus: a Breeze 206 that stores exactly the items it does not list', async () => {
+    collector.respondWith(() => ({ itemStatus: { 0: 400, 2: 429, 9: 500 } }));
+    const r = await post(collector, ['a', 'b', 'c', 'd'].map(named));
+    assert.equal(r.status, 206);
+    assert.deepEqual(r.json, {
+      itemsReceived: 4,
+      itemsAccepted: 2,
+      errors: [
+        { index: 0, statusCode: 400, message: 'scripted item answer 400' },
+        { index: 2, statusCode: 429, message: 'scripted item answer 429' },
+      ],
+    });
+    assert.deepEqual(names(collector), ['b', 'd'], 'index 9 is past the batch: ignored');
+    assert.equal(collector.trackRequests[0].stored, 2);
+
+    // As a function; an invalid unlisted item is refused with 400 as usual; `store` overrides.
+    collector.reset();
+    collector.respondWith(() => ({ itemStatus: (item) => (item.data.baseData.name === 'busy' ? 503 : undefined) }));
+    const bad = requestEnvelope({ iKey: 'not-a-guid' });
+    const f = await post(collector, [named('busy'), named('fine'), bad]);
+    assert.equal(f.status, 206);
+    assert.deepEqual(f.json.errors.map((e) => [e.index, e.statusCode]), [[0, 503], [2, 400]]);
+    assert.deepEqual(names(collector), ['fine']);
+    assert.equal(collector.invalid.length, 1);
+    collector.reset();
+    collector.respondWith(() => ({ itemStatus: { 0: 500 }, store: [1], status: 207, headers: { 'x-test': 'yes' } }));
+    const s = await post(collector, ['x', 'y', 'z'].map(named));
+    assert.equal(s.status, 207);
+    assert.equal(s.headers['x-test'], 'yes');
+    assert.deepEqual(names(collector), ['y']);
+  });
+
+  test('store without itemStatus: the scripted status with some items stored (a server that took them and still failed)', async () => {
+    collector.respondWith(() => ({ status: 500, store: (item, i) => i > 0 }));
+    const r = await post(collector, ['p', 'q', 'r'].map(named));
+    assert.equal(r.status, 500);
+    assert.equal(r.text, '');
+    assert.deepEqual(names(collector), ['q', 'r']);
+  });
+
+  test('faultScript: answers in order of arrival, shared by two collectors, then the normal answer', async () => {
+    const script = faultScript([
+      { status: 429, headers: { 'retry-after': '1' } },
+      (req) => ({ status: 307, headers: { location: `${other.url}/v2.1/track?from=${req.collector.port}` } }),
+      null,
+      { pass: true },
+    ]);
+    collector.respondWith(script.respond);
+    other.respondWith(script.respond);
+    assert.equal(script.remaining, 4);
+    const first = await post(collector, [named('one')]);
+    assert.equal(first.status, 429);
+    assert.equal(first.headers['retry-after'], '1');
+    const second = await post(other, [named('two')]);
+    assert.equal(second.status, 307);
+    assert.equal(second.headers.location, `${other.url}/v2.1/track?from=${other.port}`);
+    for (const c of [collector, other, collector]) assert.equal((await post(c, [named('ok')])).status, 200);
+    assert.equal(script.remaining, 0);
+    assert.deepEqual(
+      script.log.map((e) => [e.answer?.status ?? 'normal', e.collector, e.items.map((i) => i.data.baseData.name)]),
+      [
+        [429, collector.url, ['one']],
+        [307, other.url, ['two']],
+        ['normal', collector.url, ['ok']],
+        ['normal', other.url, ['ok']],
+        ['normal', collector.url, ['ok']],
+      ],
+    );
+    assert.ok(script.log.every((e, i) => i === 0 || e.at >= script.log[i - 1].at));
+    assert.deepEqual([names(collector), names(other)], [['ok', 'ok'], ['ok']]);
+    script.push({ status: 503 }, { status: 504 });
+    assert.equal((await post(collector, [named('later')])).status, 503);
+    script.clear();
+    assert.equal((await post(collector, [named('later')])).status, 200);
+  });
+
+  test('keepAlive: false answers with Connection: close; the default keeps connections open', async () => {
+    const kept = await req(`${collector.url}/echo`, { headers: { connection: 'keep-alive' } });
+    assert.equal(kept.headers.connection, 'keep-alive');
+    const closed = await req(`${other.url}/echo`, { headers: { connection: 'keep-alive' } });
+    assert.equal(closed.headers.connection, 'close');
+    other.respondWith(() => ({ status: 408 }));
+    const scripted = await post(other, [named('x')], { connection: 'keep-alive' });
+    assert.equal(scripted.status, 408);
+    assert.equal(scripted.headers.connection, 'close', 'scripted answers too');
+  });
+
+  test('close() does not wait for a delayed answer', async () => {
+    const c = await startCollector();
+    c.respondWith(() => ({ delayMs: 30000 }));
+    const pending = post(c, [named('never')]).catch((e) => e.code ?? e.message);
+    await c.waitFor((x) => x.trackRequests.length === 1, 2000);
+    const t0 = Date.now();
+    await c.close();
+    assert.ok(Date.now() - t0 < 1000, `close took ${Date.now() - t0} ms`);
+    await pending;
+    assert.equal(c.trackRequests[0].outcome, 'client gone');
   });
 });
 
