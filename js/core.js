@@ -99,14 +99,13 @@ export class Span {
       this.#client.countInvalid();
       return this;
     }
-    this.#raw.addEvent(name, timeArg(time));
-    setAttributes(this.#client, this.#raw, ON_EVENT, attributes);
+    if (this.#raw.addEvent(name, timeArg(time))) setAttributes(this.#client, this.#raw, ON_EVENT, attributes);
     return this;
   }
   addLink(context, attributes) {
     const ok =
       context && typeof context.traceId === "string" && typeof context.spanId === "string"
-        ? this.#raw.addLink(context.traceId, context.spanId)
+        ? this.#raw.addLink(context.traceId, context.spanId, typeof context.traceState === "string" ? context.traceState : "")
         : (this.#client.countInvalid(), false);
     if (ok) setAttributes(this.#client, this.#raw, ON_LINK, attributes);
     return this;
@@ -739,7 +738,9 @@ export function makeApi({ load, loadAsyncLocalStorage, defaults = {} }) {
     const flushTimeoutMs = typeof merged.flushTimeoutMs === "number" && merged.flushTimeoutMs >= 0 ? merged.flushTimeoutMs : 30000;
     const client = new Client(raw, context, flushTimeoutMs);
     installCapture(client, raw, merged.capture);
-    if (merged.connectionString) installPageLifecycle(raw, merged.persistence, merged.connectionString);
+    if (merged.connectionString || merged.otlp) {
+      installPageLifecycle(raw, merged.persistence, `${merged.connectionString ?? ""}|${merged.otlp?.endpoint ?? ""}`);
+    }
     return client;
   }
 

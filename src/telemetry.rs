@@ -164,6 +164,7 @@ impl<H: Host> Telemetry<H> {
                 let (prefix, suffix) = encoder.framing(signal);
                 let framing = Framing {
                     content_type: "application/json",
+                    keepalive_content_type: None,
                     headers: o.headers.clone(),
                     prefix,
                     suffix,

@@ -461,7 +461,12 @@ mod tests {
     fn internal_span_is_an_inproc_dependency_with_links_and_events() {
         let mut s = span(SpanKind::Internal, &[("items", AttributeValue::Float(2.5))]);
         s.parent_span_id = None;
-        s.links.push(Link { trace_id: TraceId([1; 16]), span_id: SpanId([2; 8]), attributes: Attributes::default() });
+        s.links.push(Link {
+            trace_id: TraceId([1; 16]),
+            span_id: SpanId([2; 8]),
+            trace_state: Default::default(),
+            attributes: Attributes::default(),
+        });
         let mut attributes = Attributes::default();
         attributes.set("k", AttributeValue::Str("v\"q".into()), &SpanLimits::default(), &mut Diagnostics::default());
         s.events.push(Event { name: "cache miss".into(), time_unix_nanos: s.start_unix_nanos + 1_000, attributes });

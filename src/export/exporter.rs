@@ -28,6 +28,9 @@ struct InFlight {
 #[derive(Clone, Debug, Default)]
 pub struct Framing {
     pub content_type: &'static str,
+    /// The content type of keepalive (unload) requests, where the protocol accepts a
+    /// CORS-safelisted one (`text/plain` needs no preflight); `None`: the usual one.
+    pub keepalive_content_type: Option<&'static str>,
     pub headers: Vec<(String, String)>,
     pub prefix: String,
     pub suffix: String,
@@ -194,7 +197,10 @@ impl Exporter {
         ExportRequest {
             id,
             url: self.url.clone(),
-            content_type: self.framing.content_type,
+            content_type: match self.framing.keepalive_content_type {
+                Some(plain) if keepalive => plain,
+                _ => self.framing.content_type,
+            },
             headers: self.framing.headers.clone(),
             gzip: self.framing.gzip && !keepalive,
             body: batch.body,

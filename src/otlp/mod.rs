@@ -122,7 +122,12 @@ impl OtlpEncoder {
             push_hex(&mut out, &link.trace_id.0);
             out.push_str("\",\"spanId\":\"");
             push_hex(&mut out, &link.span_id.0);
-            out.push_str("\",\"attributes\":");
+            out.push('"');
+            if !link.trace_state.is_empty() {
+                out.push_str(",\"traceState\":");
+                push_string(&mut out, &link.trace_state.header());
+            }
+            out.push_str(",\"attributes\":");
             push_attributes(&mut out, &link.attributes);
             push_dropped(&mut out, "droppedAttributesCount", link.attributes.dropped);
             out.push('}');
@@ -156,6 +161,7 @@ impl OtlpEncoder {
             attributes.entries.push(("logger.name".into(), AttributeValue::Str(record.logger.clone())));
         }
         push_attributes(&mut out, &attributes);
+        push_dropped(&mut out, "droppedAttributesCount", record.properties.dropped);
         push_correlation(&mut out, record.correlation);
         out.push('}');
         out
@@ -185,6 +191,7 @@ impl OtlpEncoder {
         attributes.entries.extend(record.properties.entries.iter().cloned());
         out.push_str(",\"attributes\":");
         push_attributes(&mut out, &attributes);
+        push_dropped(&mut out, "droppedAttributesCount", record.properties.dropped);
         push_correlation(&mut out, record.correlation);
         out.push('}');
         out

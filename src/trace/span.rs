@@ -162,6 +162,7 @@ pub struct Event {
 pub struct Link {
     pub trace_id: TraceId,
     pub span_id: SpanId,
+    pub trace_state: TraceState,
     pub attributes: Attributes,
 }
 
@@ -203,21 +204,27 @@ pub struct SpanData {
 }
 
 impl SpanData {
-    pub fn add_event(&mut self, event: Event, limits: &SpanLimits, diag: &mut Diagnostics) {
+    /// Adds an event; false (and counted) when the limit drops it.
+    pub fn add_event(&mut self, event: Event, limits: &SpanLimits, diag: &mut Diagnostics) -> bool {
         if self.events.len() < limits.event_count {
             self.events.push(event);
+            true
         } else {
             self.dropped_events += 1;
             diag.events_dropped += 1;
+            false
         }
     }
 
-    pub fn add_link(&mut self, link: Link, limits: &SpanLimits, diag: &mut Diagnostics) {
+    /// Adds a link; false (and counted) when the limit drops it.
+    pub fn add_link(&mut self, link: Link, limits: &SpanLimits, diag: &mut Diagnostics) -> bool {
         if self.links.len() < limits.link_count {
             self.links.push(link);
+            true
         } else {
             self.dropped_links += 1;
             diag.links_dropped += 1;
+            false
         }
     }
 
@@ -326,7 +333,12 @@ mod tests {
                 &mut diag,
             );
             span.add_link(
-                Link { trace_id: TraceId::INVALID, span_id: SpanId::INVALID, attributes: Attributes::default() },
+                Link {
+                    trace_id: TraceId::INVALID,
+                    span_id: SpanId::INVALID,
+                    trace_state: TraceState::default(),
+                    attributes: Attributes::default(),
+                },
                 &limits(),
                 &mut diag,
             );

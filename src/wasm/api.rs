@@ -475,19 +475,22 @@ impl RawSpan {
 
     /// Adds an event (attributes follow with target 1).
     #[wasm_bindgen(js_name = addEvent)]
-    pub fn add_event(&mut self, name: &str, time_ms: f64) {
-        let Some(data) = self.data.as_mut() else { return };
+    /// Adds an event; false when the event limit dropped it (its attributes must not follow).
+    pub fn add_event(&mut self, name: &str, time_ms: f64) -> bool {
+        let Some(data) = self.data.as_mut() else { return false };
         with_core(&self.core, |core| {
             let time = time_from_ms(time_ms).unwrap_or_else(|| core.now());
             let (limits, diag) = core.limits_and_diagnostics();
             let name = truncate(name.to_owned(), MAX_NAME_LENGTH, diag);
-            data.add_event(Event { name, time_unix_nanos: time, attributes: Attributes::default() }, limits, diag);
-        });
+            data.add_event(Event { name, time_unix_nanos: time, attributes: Attributes::default() }, limits, diag)
+        })
+        .unwrap_or(false)
     }
 
-    /// Adds a link (attributes follow with target 2); invalid ids are counted and ignored.
+    /// Adds a link (attributes follow with target 2); false when the ids are invalid (counted)
+    /// or the link limit dropped it.
     #[wasm_bindgen(js_name = addLink)]
-    pub fn add_link(&mut self, trace_id: &str, span_id: &str) -> bool {
+    pub fn add_link(&mut self, trace_id: &str, span_id: &str, trace_state: &str) -> bool {
         let Some(data) = self.data.as_mut() else { return false };
         let ids =
             TraceId::from_hex(trace_id).zip(SpanId::from_hex(span_id)).filter(|(t, s)| t.is_valid() && s.is_valid());
@@ -495,8 +498,12 @@ impl RawSpan {
             let (limits, diag) = core.limits_and_diagnostics();
             match ids {
                 Some((trace_id, span_id)) => {
-                    data.add_link(Link { trace_id, span_id, attributes: Attributes::default() }, limits, diag);
-                    true
+                    let trace_state = TraceState::parse(trace_state).unwrap_or_default();
+                    data.add_link(
+                        Link { trace_id, span_id, trace_state, attributes: Attributes::default() },
+                        limits,
+                        diag,
+                    )
                 }
                 None => {
                     diag.invalid_inputs += 1;
@@ -533,7 +540,12 @@ impl RawSpan {
         if self.data.is_none() {
             return;
         }
-        self.add_event("exception", f64::NAN);
+        if !self.add_event("exception", f64::NAN) {
+            // Over the event limit (counted): the error status still records the failure.
+            let status = if type_name.is_empty() { message.to_owned() } else { format!("{type_name}: {message}") };
+            self.set_status(2, &status);
+            return;
+        }
         // Exception texts get the service's exception limit (32768), not the attribute limit:
         // a V8 stack starts with the message, and cutting it short would lose every frame.
         let Some(event) = self.data.as_mut().and_then(|d| d.events.last_mut()) else { return };

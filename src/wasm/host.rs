@@ -191,15 +191,13 @@ fn gzip(body: &str) -> Option<js_sys::Promise> {
 }
 
 /// POSTs one request with `fetch` and reads the answer's status, body and the headers the
-/// exporters act on. Keepalive requests (page unload) go as `text/plain` (no CORS preflight,
-/// which keepalive requests cannot wait for) and fall back to `navigator.sendBeacon`.
+/// exporters act on. Keepalive requests (page unload) fall back to `navigator.sendBeacon`.
 async fn post(request: ExportRequest, timeout_ms: u32) -> ExportResponse {
     let global = js_sys::global();
     let init = Object::new();
     js::set(&init, "method", "POST");
     let headers = Object::new();
-    let content_type = if request.keepalive { "text/plain;charset=UTF-8" } else { request.content_type };
-    js::set(&headers, "content-type", content_type);
+    js::set(&headers, "content-type", request.content_type);
     for (name, value) in &request.headers {
         js::set(&headers, name, value.as_str());
     }
