@@ -141,6 +141,9 @@ impl<H: Host> Telemetry<H> {
                 cs.track_url(),
                 Framing {
                     content_type: "application/json",
+                    // The track endpoint reads the body whatever its type; text/plain spares the
+                    // CORS preflight that an unloading page cannot wait for.
+                    keepalive_content_type: Some("text/plain;charset=UTF-8"),
                     prefix: "[".into(),
                     suffix: "]".into(),
                     ..Framing::default()
@@ -850,7 +853,7 @@ pub(crate) mod tests {
         let kept = t.unload(false, false);
         assert!(kept.is_empty());
         let sent: usize = t.host.sent.iter().map(|r| r.body.len()).sum();
-        assert!(t.host.sent.iter().all(|r| r.keepalive));
+        assert!(t.host.sent.iter().all(|r| r.keepalive && r.content_type.starts_with("text/plain")));
         assert!(sent <= crate::export::exporter::KEEPALIVE_MAX_BYTES, "{sent} bytes over the budget");
         let first = t.host.sent.iter().map(|r| names(r).len()).sum::<usize>();
         assert!(first > 40 && first < 200, "{first}");

@@ -1,0 +1,3 @@
+// Application Insights JS, basic SKU (@microsoft/applicationinsights-web-basic).
+import { makeSetup } from "./ai.mjs";
+export const setup = makeSetup("basic");
