@@ -127,7 +127,7 @@ mod tests {
     #[test]
     fn reason_names_are_distinct() {
         let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.name()).collect();
-        names.sort();
+        names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), DropReason::ALL.len());
     }

@@ -17,6 +17,19 @@ pub fn utf16_prefix(text: &str, max_units: usize) -> &str {
     text
 }
 
+/// A stable insertion sort: `greater(a, b)` says a sorts after b. Linear on the nearly sorted
+/// inputs it gets (requeued batches, small tag sets), and it keeps core's sort code (~2 kB) out
+/// of the .wasm.
+pub fn insertion_sort_by<T>(v: &mut [T], greater: impl Fn(&T, &T) -> bool) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && greater(&v[j - 1], &v[j]) {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

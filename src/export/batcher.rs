@@ -98,7 +98,7 @@ impl Batcher {
 
     /// Puts items that came back (for a retry) in front, in order, keeping their numbers.
     pub fn requeue(&mut self, mut items: Vec<Item>) {
-        items.sort_by_key(|i| i.seq);
+        crate::text::insertion_sort_by(&mut items, |a, b| a.seq > b.seq);
         for item in items.into_iter().rev() {
             self.queued_bytes += item.json.len();
             self.queue.push_front(item);

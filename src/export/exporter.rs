@@ -248,7 +248,7 @@ impl Exporter {
             Verdict::Redirect { location } => {
                 match resolve_location(&self.url, &location) {
                     Some(url) => self.url = url,
-                    None => diag.error(format!("ignored redirect to {location:?}")),
+                    None => diag.error(format!("ignored redirect to \"{location}\"")),
                 }
                 self.redirects_in_a_row += 1;
                 if self.redirects_in_a_row > MAX_REDIRECTS_IN_A_ROW {

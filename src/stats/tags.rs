@@ -75,7 +75,7 @@ impl TagSets {
             validate_value(value)?;
         }
         // Stable sort keeps the given order among equal keys, so keeping the last wins.
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::text::insertion_sort_by(&mut pairs, |a, b| a.0 > b.0);
         let mut unique: Vec<(String, String)> = Vec::with_capacity(pairs.len());
         for pair in pairs {
             match unique.last_mut() {

@@ -135,13 +135,13 @@ impl core::fmt::Display for DefinitionError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             DefinitionError::InvalidName(n) => {
-                write!(f, "edgecensus: invalid name {n:?}: names are 1 to 255 printable ASCII characters")
+                write!(f, "edgecensus: invalid name \"{n}\": names are 1 to 255 printable ASCII characters")
             }
             DefinitionError::Conflict(n) => {
-                write!(f, "edgecensus: {n:?} is already registered with another definition")
+                write!(f, "edgecensus: \"{n}\" is already registered with another definition")
             }
-            DefinitionError::UnknownMeasure(n) => write!(f, "edgecensus: no measure named {n:?}"),
-            DefinitionError::InvalidColumn(c) => write!(f, "edgecensus: invalid view column (tag key) {c:?}"),
+            DefinitionError::UnknownMeasure(n) => write!(f, "edgecensus: no measure named \"{n}\""),
+            DefinitionError::InvalidColumn(c) => write!(f, "edgecensus: invalid view column (tag key) \"{c}\""),
             DefinitionError::InvalidBounds(e) => write!(f, "edgecensus: {e}"),
             DefinitionError::TooMany => f.write_str("edgecensus: too many measures or views"),
         }
