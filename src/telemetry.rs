@@ -205,9 +205,6 @@ impl<H: Host> Telemetry<H> {
     pub fn diagnostics_mut(&mut self) -> &mut Diagnostics {
         &mut self.diag
     }
-    pub fn limits(&self) -> &SpanLimits {
-        &self.tracer.limits
-    }
     /// Stats and counters together, for recording.
     pub fn stats_and_diagnostics(&mut self) -> (&mut Stats, &mut Diagnostics) {
         (&mut self.stats, &mut self.diag)
@@ -222,9 +219,6 @@ impl<H: Host> Telemetry<H> {
     /// Items waiting in the exporters' buffers now (not yet sent).
     pub fn items_pending(&self) -> u64 {
         self.exporters.iter().map(|e| e.pending() as u64).sum()
-    }
-    pub fn is_shut_down(&self) -> bool {
-        self.shut_down
     }
     /// The URL the Azure exporter posts to now (it moves with 307/308 redirects).
     pub fn azure_url(&self) -> Option<&str> {

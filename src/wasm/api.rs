@@ -673,20 +673,20 @@ fn read_config(raw: &JsValue) -> Result<(Config, u32), ConfigError> {
         let text = cs.as_string().ok_or(ConfigError::WrongType("connectionString", "a string"))?;
         config.azure = Some(ConnectionString::parse(&text).map_err(ConfigError::ConnectionString)?);
     }
-    if let Some(v) = optional(&field("console"), "console")? {
+    if let Some(v) = optional(&field("console")) {
         config.console = v.as_bool().ok_or(ConfigError::WrongType("console", "a boolean"))?;
     }
-    if let Some(v) = optional(&field("serviceName"), "serviceName")? {
+    if let Some(v) = optional(&field("serviceName")) {
         config.service_name = v.as_string().ok_or(ConfigError::WrongType("serviceName", "a string"))?;
     }
-    if let Some(v) = optional(&field("serviceInstance"), "serviceInstance")? {
+    if let Some(v) = optional(&field("serviceInstance")) {
         config.service_instance = Some(v.as_string().ok_or(ConfigError::WrongType("serviceInstance", "a string"))?);
     }
-    if let Some(v) = optional(&field("sampler"), "sampler")? {
+    if let Some(v) = optional(&field("sampler")) {
         config.sampler = read_sampler(&v)?;
     }
     let count = |name: &'static str, low: f64, high: f64| -> Result<Option<f64>, ConfigError> {
-        match optional(&field(name), name)? {
+        match optional(&field(name)) {
             Some(v) => {
                 let n = v.as_f64().ok_or(ConfigError::WrongType(name, "a number"))?;
                 whole_number(name, n, low, high).map(Some)
@@ -717,13 +717,13 @@ fn read_config(raw: &JsValue) -> Result<(Config, u32), ConfigError> {
     }
     let request_timeout_ms = count("requestTimeoutMs", 0.0, 600_000.0)?.map_or(30_000, |n| n as u32);
     let otlp = field("otlp");
-    if let Some(otlp) = optional(&otlp, "otlp")? {
+    if let Some(otlp) = optional(&otlp) {
         config.otlp = Some(read_otlp(&otlp, raw, &config.service_name)?);
     }
     let limits = field("limits");
-    if let Some(limits) = optional(&limits, "limits")? {
+    if let Some(limits) = optional(&limits) {
         let limit = |name: &'static str| -> Result<Option<usize>, ConfigError> {
-            match optional(&js::get(&limits, name), name)? {
+            match optional(&js::get(&limits, name)) {
                 Some(v) => {
                     let n = v.as_f64().ok_or(ConfigError::WrongType(name, "a number"))?;
                     Ok(Some(whole_number(name, n, 0.0, 1_000_000.0)? as usize))
@@ -756,10 +756,10 @@ fn read_otlp(otlp: &JsValue, raw: &JsValue, service_name: &str) -> Result<OtlpCo
     }
     let mut headers = Vec::new();
     let given = js::get(otlp, "headers");
-    if let Some(given) = optional(&given, "otlp.headers")? {
+    if let Some(given) = optional(&given) {
         for key in js_sys::Object::keys(given.unchecked_ref::<js_sys::Object>()).iter() {
             let key = key.as_string().unwrap_or_default();
-            let value = js::get(&js::get(otlp, "headers"), &key)
+            let value = js::get(&given, &key)
                 .as_string()
                 .ok_or(ConfigError::WrongType("otlp.headers", "an object of strings"))?;
             headers.push((key, value));
@@ -784,7 +784,7 @@ fn read_otlp(otlp: &JsValue, raw: &JsValue, service_name: &str) -> Result<OtlpCo
     resource.set("telemetry.sdk.language", AttributeValue::Str("rust".into()), &limits, &mut diag);
     resource.set("telemetry.sdk.version", AttributeValue::Str(env!("CARGO_PKG_VERSION").into()), &limits, &mut diag);
     let extra = js::get(raw, "resource");
-    if let Some(extra) = optional(&extra, "resource")? {
+    if let Some(extra) = optional(&extra) {
         for key in js_sys::Object::keys(extra.unchecked_ref::<js_sys::Object>()).iter() {
             let key = key.as_string().unwrap_or_default();
             let value = js::get(&extra, &key);
@@ -808,8 +808,8 @@ fn read_otlp(otlp: &JsValue, raw: &JsValue, service_name: &str) -> Result<OtlpCo
 }
 
 /// `None` for undefined/null, the value otherwise.
-fn optional(value: &JsValue, _name: &'static str) -> Result<Option<JsValue>, ConfigError> {
-    Ok(if value.is_undefined() || value.is_null() { None } else { Some(value.clone()) })
+fn optional(value: &JsValue) -> Option<JsValue> {
+    (!value.is_undefined() && !value.is_null()).then(|| value.clone())
 }
 
 fn read_sampler(v: &JsValue) -> Result<Sampler, ConfigError> {
