@@ -16,33 +16,49 @@ pub const MAX_DEPTH: usize = 64;
 pub fn push_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
+    let bytes = s.as_bytes();
     let mut run = 0;
-    for (i, c) in s.char_indices() {
-        let escaped = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            '\u{8}' => "\\b",
-            '\u{c}' => "\\f",
-            '\u{2028}' => "\\u2028",
-            '\u{2029}' => "\\u2029",
-            '\0'..='\u{1f}' => "\\u00",
-            _ => continue,
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // Only ASCII `"`, `\` and controls, and U+2028/U+2029 (E2 80 A8/A9), need escaping.
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "\\u00",
+            0xe2 if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) => {
+                if bytes.get(i + 2) == Some(&0xa8) {
+                    "\\u2028"
+                } else {
+                    "\\u2029"
+                }
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
         };
+        // `run..i` ends before an ASCII byte or a U+2028/9 lead byte: always a char boundary.
         out.push_str(s.get(run..i).unwrap_or_default());
         out.push_str(escaped);
+        let width = if escaped.len() == 6 { 3 } else { 1 };
         if escaped == "\\u00" {
-            let b = u32::from(c);
-            out.push(char::from_digit(b >> 4, 16).unwrap_or('0'));
-            out.push(char::from_digit(b & 15, 16).unwrap_or('0'));
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
         }
-        run = i + c.len_utf8();
+        i += width;
+        run = i;
     }
     out.push_str(s.get(run..).unwrap_or_default());
     out.push('"');
 }
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Writes `v` as the shortest decimal that reads back as the same `f64` (`3`, `0.5`, `-0`,
 /// `1e21`, `5e-324`); NaN and the infinities, which JSON cannot express, become `null`.
@@ -65,19 +81,31 @@ pub fn push_i64(out: &mut String, v: i64) {
     push_u64(out, v.unsigned_abs());
 }
 
-/// Writes `v` in decimal.
-pub fn push_u64(out: &mut String, v: u64) {
-    let mut div = 1;
-    while v / div >= 10 {
-        div *= 10;
+/// Writes `v` in decimal (digits written backwards into a buffer, two at a time).
+pub fn push_u64(out: &mut String, mut v: u64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
     }
-    loop {
-        out.push(char::from(b'0' + (v / div % 10) as u8));
-        if div == 1 {
-            break;
-        }
-        div /= 10;
+    if v >= 10 {
+        let pair = v as usize * 2;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        at -= 1;
+        buf[at] = b'0' + v as u8;
     }
+    // Only ASCII digits were written.
+    out.push_str(core::str::from_utf8(&buf[at..]).unwrap_or_default());
 }
 
 /// A parsed JSON value. Object members keep their order, duplicates included.
@@ -482,7 +510,9 @@ mod tests {
             push_i64(&mut out, v);
             assert_eq!(out, v.to_string());
         }
-        for v in [0, 9, 10, 1000, 10u64.pow(19), u64::MAX - 1, u64::MAX] {
+        for v in
+            [0, 9, 10, 11, 99, 100, 101, 999, 1000, 1_764_081_234_567_890_123, 10u64.pow(19), u64::MAX - 1, u64::MAX]
+        {
             out.clear();
             push_u64(&mut out, v);
             assert_eq!(out, v.to_string());

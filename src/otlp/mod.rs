@@ -155,12 +155,15 @@ impl OtlpEncoder {
         self.open_log(&mut out, record.time_unix_nanos, record.severity);
         out.push_str(",\"body\":{\"stringValue\":");
         push_string(&mut out, &record.message);
-        out.push_str("},\"attributes\":");
-        let mut attributes = record.properties.clone();
+        out.push_str("},\"attributes\":[");
+        push_attribute_list(&mut out, &record.properties);
         if !record.logger.is_empty() {
-            attributes.entries.push(("logger.name".into(), AttributeValue::Str(record.logger.clone())));
+            if !record.properties.entries.is_empty() {
+                out.push(',');
+            }
+            push_string_attribute(&mut out, "logger.name", &record.logger);
         }
-        push_attributes(&mut out, &attributes);
+        out.push(']');
         push_dropped(&mut out, "droppedAttributesCount", record.properties.dropped);
         push_correlation(&mut out, record.correlation);
         out.push('}');
@@ -370,32 +373,49 @@ fn push_dropped(out: &mut String, key: &str, count: u32) {
 /// `[{"key":"k","value":{"stringValue":"v"}}, ...]` with OTLP's typed values.
 pub fn push_attributes(out: &mut String, attributes: &Attributes) {
     out.push('[');
+    push_attribute_list(out, attributes);
+    out.push(']');
+}
+
+/// The members of an attribute list, comma-separated, without the brackets.
+fn push_attribute_list(out: &mut String, attributes: &Attributes) {
     for (i, (key, value)) in attributes.entries.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str("{\"key\":");
-        push_string(out, key);
-        out.push_str(",\"value\":{");
-        match value {
-            AttributeValue::Str(s) => {
-                out.push_str("\"stringValue\":");
-                push_string(out, s);
-            }
-            AttributeValue::Bool(b) => out.push_str(if *b { "\"boolValue\":true" } else { "\"boolValue\":false" }),
-            AttributeValue::Int(n) => {
-                out.push_str("\"intValue\":\"");
-                push_i64(out, *n);
-                out.push('"');
-            }
-            AttributeValue::Float(f) => {
-                out.push_str("\"doubleValue\":");
-                push_f64(out, *f);
-            }
-        }
-        out.push_str("}}");
+        push_attribute(out, key, value);
     }
-    out.push(']');
+}
+
+fn push_string_attribute(out: &mut String, key: &str, value: &str) {
+    out.push_str("{\"key\":");
+    push_string(out, key);
+    out.push_str(",\"value\":{\"stringValue\":");
+    push_string(out, value);
+    out.push_str("}}");
+}
+
+fn push_attribute(out: &mut String, key: &str, value: &AttributeValue) {
+    if let AttributeValue::Str(s) = value {
+        return push_string_attribute(out, key, s);
+    }
+    out.push_str("{\"key\":");
+    push_string(out, key);
+    out.push_str(",\"value\":{");
+    match value {
+        AttributeValue::Str(_) => {}
+        AttributeValue::Bool(b) => out.push_str(if *b { "\"boolValue\":true" } else { "\"boolValue\":false" }),
+        AttributeValue::Int(n) => {
+            out.push_str("\"intValue\":\"");
+            push_i64(out, *n);
+            out.push('"');
+        }
+        AttributeValue::Float(f) => {
+            out.push_str("\"doubleValue\":");
+            push_f64(out, *f);
+        }
+    }
+    out.push_str("}}");
 }
 
 #[cfg(test)]
