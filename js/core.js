@@ -7,9 +7,6 @@ import { RawClient } from "./edgecensus.js";
 
 const KINDS = { __proto__: null, internal: 0, server: 1, client: 2, producer: 3, consumer: 4 };
 const STATUS = { __proto__: null, unset: 0, ok: 1, error: 2 };
-const ON_SPAN = 0;
-const ON_EVENT = 1;
-const ON_LINK = 2;
 
 /** Where `withSpan` keeps the active span: AsyncLocalStorage when the host has it, else a stack. */
 function contextManager(AsyncLocalStorage) {
@@ -32,88 +29,299 @@ function contextManager(AsyncLocalStorage) {
   };
 }
 
-function timeArg(ms) {
-  return typeof ms === "number" ? ms : ms instanceof Date ? ms.getTime() : NaN;
+/** Milliseconds since the epoch, sub-millisecond where the host allows: `performance` when its
+ *  origin agrees with `Date.now()` (workerd's does not), else `Date.now()`. */
+function makeClock() {
+  const p = globalThis.performance;
+  if (p && typeof p.now === "function" && typeof p.timeOrigin === "number") {
+    const origin = p.timeOrigin;
+    if (Math.abs(origin + p.now() - Date.now()) < 1000) return () => origin + p.now();
+  }
+  return Date.now;
 }
 
-/** Sends one attribute to wasm by type; anything else is counted as invalid. */
-function setAttribute(client, raw, target, key, value) {
-  if (typeof key !== "string" || key === "") return client.countInvalid();
+function timeArg(ms, clock) {
+  return typeof ms === "number" && ms >= 0 && ms < 1e15 ? ms : ms instanceof Date ? ms.getTime() : clock();
+}
+
+// The tape (see src/tape.rs): finished spans and log records, handed to wasm in one call per
+// batch, so that the hot paths (span start/end, attributes, log) never cross into wasm.
+const OP_SPAN = 1;
+const OP_LOG = 2;
+const TAPE_MAX_RECORDS = 512; // hand over at once past this many (else at the next microtask)
+const ID_BATCH = 64; // ids drawn from wasm per call
+const later = typeof queueMicrotask === "function" ? queueMicrotask : (fn) => Promise.resolve().then(fn);
+
+class Tape {
+  constructor(raw) {
+    this.raw = raw;
+    this.nums = new Float64Array(1024); // the number channel, written up to `n`
+    this.n = 0;
+    this.strs = [];
+    this.records = 0;
+    this.started = 0;
+    this.sampledOut = 0;
+    this.scheduled = false;
+    this.drainLater = () => this.drain();
+  }
+  /** The number channel with room for `k` more values after `n`. */
+  room(k) {
+    if (this.n + k > this.nums.length) {
+      const bigger = new Float64Array(Math.max(this.nums.length * 2, this.n + k));
+      bigger.set(this.nums.subarray(0, this.n));
+      this.nums = bigger;
+    }
+    return this.nums;
+  }
+  /** A record was written: hand the batch over now if it is large, else soon. */
+  commit() {
+    if (++this.records >= TAPE_MAX_RECORDS) this.drain();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      later(this.drainLater);
+    }
+  }
+  /** Hands everything written so far to wasm (before any call that reads or sends it). */
+  drain() {
+    this.scheduled = false;
+    if (this.started !== 0) {
+      this.raw.countSpans(this.started, this.sampledOut);
+      this.started = this.sampledOut = 0;
+    }
+    if (this.records === 0) return;
+    const strs = this.strs;
+    const lengths = new Uint32Array(strs.length);
+    for (let i = 0; i < strs.length; i++) lengths[i] = strs[i].length;
+    const nums = this.nums.subarray(0, this.n); // copied into wasm memory by the call
+    this.n = 0;
+    this.strs = [];
+    this.records = 0;
+    this.raw.ingest(nums, lengths, strs.join(""));
+  }
+}
+
+/** Span and trace ids drawn from wasm's generator in batches, with the sampler's decision for a
+ *  new trace, and the span limits (`RawClient.spanSettings`). */
+class SpanSource {
+  constructor(raw) {
+    this.raw = raw;
+    this.ids = new Uint32Array(0);
+    this.next = 0;
+    const [mode, high, low, attributes, events, links] = raw.spanSettings();
+    this.mode = mode;
+    this.high = high;
+    this.low = low;
+    this.limits = { attributes, events, links };
+  }
+  /** The offset of a fresh entry in `ids`: trace id (4 words), span id (2), sampled-as-root (1). */
+  take() {
+    if (this.next >= this.ids.length) {
+      this.ids = this.raw.drawIds(ID_BATCH);
+      this.next = 0;
+      if (this.ids.length === 0) return -1; // the core is busy (a re-entrant call): no span
+    }
+    const at = this.next;
+    this.next += 7;
+    return at;
+  }
+  /** The sampler's decision for a span whose parent has `flags`, in trace `t`. */
+  sampledUnder(flags, t) {
+    if (this.mode !== 2) return this.mode === 0;
+    // A sampled parent is honoured; otherwise the trace id's low 64 bits under the bound.
+    return (flags & 1) === 1 || t[2] < this.high || (t[2] === this.high && t[3] < this.low);
+  }
+}
+
+const HEX_TRACE = /^[0-9a-f]{32}$/;
+const HEX_SPAN = /^[0-9a-f]{16}$/;
+
+/** Hex ids to 32-bit words; null unless valid (lowercase hex, not all zeros). */
+function wordsOf(hex, pattern) {
+  if (typeof hex !== "string" || !pattern.test(hex)) return null;
+  const words = [];
+  let any = 0;
+  for (let i = 0; i < hex.length; i += 8) {
+    const w = parseInt(hex.slice(i, i + 8), 16);
+    any |= w;
+    words.push(w);
+  }
+  return any === 0 ? null : words;
+}
+
+function hexOf(words) {
+  let out = "";
+  for (const w of words) out += (w >>> 0).toString(16).padStart(8, "0");
+  return out;
+}
+
+function traceparentOf(traceHex, spanHex, flags) {
+  return `00-${traceHex}-${spanHex}-${(flags & 0xff).toString(16).padStart(2, "0")}`;
+}
+
+/** An attribute list with the count limit applied: [type, key, value] triples in `list`. */
+function putAttribute(client, list, limit, key, value) {
+  if (typeof key !== "string" || key === "") return client.countInvalid(), 0;
+  let type;
   switch (typeof value) {
     case "string":
-      return raw.setString(target, key, value);
+      type = 0;
+      break;
     case "number":
-      return Number.isFinite(value) ? raw.setNumber(target, key, value) : client.countInvalid();
+      if (!Number.isFinite(value)) return client.countInvalid(), 0;
+      type = 1;
+      break;
     case "boolean":
-      return raw.setBool(target, key, value);
+      type = value ? 2 : 3;
+      break;
     case "bigint":
-      return raw.setString(target, key, value.toString());
+      type = 0;
+      value = value.toString();
+      break;
     case "object":
       if (Array.isArray(value) && value.every((v) => ["string", "number", "boolean"].includes(typeof v))) {
-        return raw.setString(target, key, JSON.stringify(value));
+        type = 0;
+        value = JSON.stringify(value);
+        break;
       }
-      return client.countInvalid();
+      return client.countInvalid(), 0;
     default:
-      return client.countInvalid();
+      return client.countInvalid(), 0;
   }
+  for (let i = 1; i < list.length; i += 3) {
+    if (list[i] === key) {
+      list[i - 1] = type;
+      list[i + 1] = value;
+      return 0;
+    }
+  }
+  if (list.length >= limit * 3) return 1; // dropped (counted by the caller)
+  list.push(type, key, value);
+  return 0;
 }
 
-function setAttributes(client, raw, target, attributes) {
-  if (attributes === undefined || attributes === null) return;
-  if (typeof attributes !== "object") return client.countInvalid();
-  for (const key of Object.keys(attributes)) setAttribute(client, raw, target, key, attributes[key]);
+/** Puts `attributes` (a plain object) into `list`; returns how many the limit dropped. */
+function putAttributes(client, list, limit, attributes) {
+  if (attributes === undefined || attributes === null) return 0;
+  if (typeof attributes !== "object") return client.countInvalid(), 0;
+  let dropped = 0;
+  for (const key of Object.keys(attributes)) dropped += putAttribute(client, list, limit, key, attributes[key]);
+  return dropped;
 }
 
-/** A finished-or-running span. Methods never throw; odd arguments are counted and ignored. */
+/** Writes an attribute list (see putAttribute) to the tape. */
+function writeAttributes(tape, list, dropped) {
+  const count = list.length / 3;
+  const nums = tape.room(2 + 2 * count);
+  const strs = tape.strs;
+  let n = tape.n;
+  nums[n++] = count;
+  nums[n++] = dropped;
+  for (let i = 0; i < list.length; i += 3) {
+    const type = list[i];
+    nums[n++] = type;
+    strs.push(list[i + 1]);
+    if (type === 0) strs.push(list[i + 2]);
+    else if (type === 1) nums[n++] = list[i + 2];
+  }
+  tape.n = n;
+}
+
+/** A span. It lives in JS until it ends; then it is written to the tape. Methods never throw;
+ *  odd arguments are counted and ignored. */
 export class Span {
-  #raw;
-  #client;
-  constructor(raw, client) {
-    this.#raw = raw;
-    this.#client = client;
+  /** `traceWords`: the trace id as 4 words (shared by the spans of a trace); `s0 s1`: the span
+   *  id; `parent`: the parent's span id words [p0, p1], or null. */
+  constructor(client, name, kind, traceWords, s0, s1, flags, traceState, parent, start) {
+    this._client = client;
+    this._name = name;
+    this._kind = kind;
+    this._t = traceWords;
+    this._s0 = s0;
+    this._s1 = s1;
+    this._flags = flags;
+    this._traceState = traceState;
+    this._parent = parent;
+    this._start = start;
+    this._recording = (flags & 1) === 1;
+    this._attributes = [];
+    this._droppedAttributes = 0;
+    this._events = null;
+    this._droppedEvents = 0;
+    this._links = null;
+    this._droppedLinks = 0;
+    this._status = 0;
+    this._message = "";
+    this._hex = null;
   }
-  /** @internal the wasm span */
-  get _raw() {
-    return this.#raw;
+  /** @internal the ids as hex: [trace, span] */
+  _ids() {
+    return (this._hex ??= [hexOf(this._t), hexOf([this._s0, this._s1])]);
   }
   spanContext() {
-    const raw = this.#raw;
-    const context = { traceId: raw.traceId(), spanId: raw.spanId(), traceFlags: raw.traceFlags() };
-    const traceState = raw.traceState();
-    if (traceState) context.traceState = traceState;
+    const [traceId, spanId] = this._ids();
+    const context = { traceId, spanId, traceFlags: this._flags };
+    if (this._traceState) context.traceState = this._traceState;
     return context;
   }
   isRecording() {
-    return this.#raw.isRecording();
+    return this._recording;
   }
   setAttribute(key, value) {
-    setAttribute(this.#client, this.#raw, ON_SPAN, key, value);
+    if (this._recording) {
+      this._droppedAttributes += putAttribute(this._client, this._attributes, this._client._limits.attributes, key, value);
+    }
     return this;
   }
   setAttributes(attributes) {
-    setAttributes(this.#client, this.#raw, ON_SPAN, attributes);
+    if (this._recording) {
+      this._droppedAttributes += putAttributes(this._client, this._attributes, this._client._limits.attributes, attributes);
+    }
     return this;
   }
   addEvent(name, attributes, time) {
+    const client = this._client;
     if (typeof name !== "string") {
-      this.#client.countInvalid();
+      client.countInvalid();
       return this;
     }
-    if (this.#raw.addEvent(name, timeArg(time))) setAttributes(this.#client, this.#raw, ON_EVENT, attributes);
+    if (!this._recording) return this;
+    const events = (this._events ??= []);
+    if (events.length >= client._limits.events) {
+      this._droppedEvents += 1;
+      return this;
+    }
+    const list = [];
+    const dropped = putAttributes(client, list, client._limits.attributes, attributes);
+    events.push({ name, time: timeArg(time, client._clock), list, dropped });
     return this;
   }
   addLink(context, attributes) {
-    const ok =
-      context && typeof context.traceId === "string" && typeof context.spanId === "string"
-        ? this.#raw.addLink(context.traceId, context.spanId, typeof context.traceState === "string" ? context.traceState : "")
-        : (this.#client.countInvalid(), false);
-    if (ok) setAttributes(this.#client, this.#raw, ON_LINK, attributes);
+    const client = this._client;
+    const t = wordsOf(context?.traceId, HEX_TRACE);
+    const s = wordsOf(context?.spanId, HEX_SPAN);
+    if (t === null || s === null) {
+      client.countInvalid();
+      return this;
+    }
+    if (!this._recording) return this;
+    const links = (this._links ??= []);
+    if (links.length >= client._limits.links) {
+      this._droppedLinks += 1;
+      return this;
+    }
+    const list = [];
+    const dropped = putAttributes(client, list, client._limits.attributes, attributes);
+    links.push({ t, s, traceState: typeof context.traceState === "string" ? context.traceState : "", list, dropped });
     return this;
   }
   setStatus(code, message) {
     const value = STATUS[code];
-    if (value === undefined) this.#client.countInvalid();
-    else this.#raw.setStatus(value, typeof message === "string" ? message : "");
+    if (value === undefined) this._client.countInvalid();
+    // As OpenTelemetry specifies: Ok is final, and Unset never overrides.
+    else if (this._recording && this._status !== 1 && value !== 0) {
+      this._status = value;
+      this._message = value === 2 && typeof message === "string" ? message : "";
+    }
     return this;
   }
   recordException(error) {
@@ -132,18 +340,81 @@ export class Span {
     } catch {
       message = "unreadable exception";
     }
-    this.#raw.recordException(type, message, stack);
+    if (!this._recording) return this;
+    const attributes = {};
+    if (type) attributes["exception.type"] = type;
+    attributes["exception.message"] = message;
+    if (stack) attributes["exception.stacktrace"] = stack;
+    this.addEvent("exception", attributes);
+    this.setStatus("error", type ? `${type}: ${message}` : message);
     // Only a recording span exports the exception; otherwise the page's handlers still should.
-    if (this.#raw.isRecording() && error !== null && (typeof error === "object" || typeof error === "function")) reported.add(error);
+    if (error !== null && (typeof error === "object" || typeof error === "function")) reported.add(error);
     return this;
   }
   updateName(name) {
-    if (typeof name === "string") this.#raw.updateName(name);
-    else this.#client.countInvalid();
+    if (typeof name !== "string") this._client.countInvalid();
+    else if (this._recording) this._name = name;
     return this;
   }
   end(endTime) {
-    this.#raw.end(timeArg(endTime));
+    if (!this._recording) return;
+    this._recording = false;
+    const client = this._client;
+    const tape = client._tape;
+    const nums = tape.room(15);
+    let n = tape.n;
+    const t = this._t;
+    nums[n++] = OP_SPAN;
+    nums[n++] = this._kind;
+    nums[n++] = this._flags;
+    nums[n++] = t[0];
+    nums[n++] = t[1];
+    nums[n++] = t[2];
+    nums[n++] = t[3];
+    nums[n++] = this._s0;
+    nums[n++] = this._s1;
+    const parent = this._parent;
+    if (parent === null) nums[n++] = 0;
+    else {
+      nums[n++] = 1;
+      nums[n++] = parent[0];
+      nums[n++] = parent[1];
+    }
+    nums[n++] = this._start;
+    nums[n++] = timeArg(endTime, client._clock);
+    nums[n++] = this._status;
+    tape.n = n;
+    const strs = tape.strs;
+    strs.push(this._name, this._traceState);
+    if (this._status === 2) strs.push(this._message);
+    writeAttributes(tape, this._attributes, this._droppedAttributes);
+    const events = this._events;
+    tape.room(2);
+    tape.nums[tape.n++] = events === null ? 0 : events.length;
+    tape.nums[tape.n++] = this._droppedEvents;
+    if (events !== null) {
+      for (const e of events) {
+        tape.room(1)[tape.n++] = e.time;
+        strs.push(e.name);
+        writeAttributes(tape, e.list, e.dropped);
+      }
+    }
+    const links = this._links;
+    tape.room(2);
+    tape.nums[tape.n++] = links === null ? 0 : links.length;
+    tape.nums[tape.n++] = this._droppedLinks;
+    if (links !== null) {
+      for (const l of links) {
+        const out = tape.room(6);
+        out.set(l.t, tape.n);
+        out.set(l.s, tape.n + 4);
+        tape.n += 6;
+        strs.push(l.traceState);
+        writeAttributes(tape, l.list, l.dropped);
+      }
+    }
+    this._attributes = this._events = this._links = null;
+    tape.commit();
   }
 }
 
@@ -328,7 +599,7 @@ function installCapture(client, raw, capture) {
  * and with `persistence`, keeps in localStorage what could not be sent (the exporter was backing
  * off: offline or throttled) and sends it on the next load; `online` ends a backoff at once.
  */
-function installPageLifecycle(raw, persistence, connectionString) {
+function installPageLifecycle(client, raw, persistence, connectionString) {
   const target = globalThis;
   if (typeof target.addEventListener !== "function" || typeof target.document !== "object") return;
   const options = persistence === true ? {} : persistence && typeof persistence === "object" ? persistence : null;
@@ -338,6 +609,7 @@ function installPageLifecycle(raw, persistence, connectionString) {
   const maxAgeMs = options?.maxAgeMs ?? 24 * 3600 * 1000;
   if (storage) restore(raw, storage, key, maxAgeMs);
   const leave = (last) => {
+    client._tape.drain(); // what was written just before counts too
     const kept = raw.unload(storage !== null, last);
     if (kept.length === 0 || !storage) return;
     // Keep the oldest items that fit in the size cap; the rest cannot be kept (counted).
@@ -471,7 +743,15 @@ export class Client {
     this.#raw = raw;
     this.#context = context;
     this.#flushTimeoutMs = flushTimeoutMs;
+    /** @internal */
+    this._tape = new Tape(raw);
+    /** @internal */
+    this._clock = makeClock();
+    this.#spans = new SpanSource(raw);
+    /** @internal */
+    this._limits = this.#spans.limits;
   }
+  #spans;
 
   /** @internal */
   countInvalid() {
@@ -493,19 +773,38 @@ export class Client {
       }
     }
     const parent = "parent" in o ? o.parent : this.#context.active();
-    const start = timeArg(o.startTime);
-    let raw;
+    const start = timeArg(o.startTime, this._clock);
+    const source = this.#spans;
+    const at = source.take();
+    if (at < 0) return new Span(this, name, kind, [0, 0, 0, 0], 0, 0, 0, "", null, start);
+    const ids = source.ids;
+    let traceWords;
+    let parentWords = null;
+    let sampled;
+    let traceState = "";
     if (parent instanceof Span) {
-      raw = this.#raw.startSpan(name, kind, parent._raw.asParent(), start);
-    } else if (parent && typeof parent === "object" && typeof parent.traceId === "string" && typeof parent.spanId === "string") {
-      const flags = Number.isInteger(parent.traceFlags) ? parent.traceFlags & 0xff : 0;
-      const state = typeof parent.traceState === "string" ? parent.traceState : "";
-      raw = this.#raw.startSpan(name, kind, this.#raw.remoteParent(parent.traceId, parent.spanId, flags, state), start);
+      traceWords = parent._t;
+      parentWords = [parent._s0, parent._s1];
+      sampled = source.sampledUnder(parent._flags, traceWords);
+      traceState = parent._traceState;
     } else {
-      if (parent !== undefined && parent !== null) this.#raw.countInvalid();
-      raw = this.#raw.startSpan(name, kind, undefined, start);
+      const t = parent && typeof parent === "object" ? wordsOf(parent.traceId, HEX_TRACE) : null;
+      const s = t === null ? null : wordsOf(parent.spanId, HEX_SPAN);
+      if (t !== null && s !== null) {
+        traceWords = t;
+        parentWords = s;
+        sampled = source.sampledUnder(Number.isInteger(parent.traceFlags) ? parent.traceFlags : 0, t);
+        traceState = typeof parent.traceState === "string" ? parent.traceState : "";
+      } else {
+        if (parent !== undefined && parent !== null) this.#raw.countInvalid();
+        traceWords = [ids[at], ids[at + 1], ids[at + 2], ids[at + 3]];
+        sampled = ids[at + 6] === 1;
+      }
     }
-    const span = new Span(raw, this);
+    const tape = this._tape;
+    tape.started += 1;
+    if (!sampled) tape.sampledOut += 1;
+    const span = new Span(this, name, kind, traceWords, ids[at + 4], ids[at + 5], sampled ? 1 : 0, traceState, parentWords, start);
     if (o.attributes !== undefined) span.setAttributes(o.attributes);
     if (Array.isArray(o.links)) for (const link of o.links) span.addLink(link?.context, link?.attributes);
     return span;
@@ -563,11 +862,12 @@ export class Client {
     let traceparent = "";
     let tracestate = "";
     if (source instanceof Span) {
-      traceparent = source._raw.traceparent();
-      tracestate = source._raw.traceState();
-    } else if (source && typeof source.traceId === "string" && typeof source.spanId === "string") {
+      const [traceId, spanId] = source._ids();
+      traceparent = traceparentOf(traceId, spanId, source._flags);
+      tracestate = source._traceState;
+    } else if (source && wordsOf(source.traceId, HEX_TRACE) && wordsOf(source.spanId, HEX_SPAN)) {
       const flags = Number.isInteger(source.traceFlags) ? source.traceFlags & 0xff : 0;
-      traceparent = this.#raw.formatTraceparent(source.traceId, source.spanId, flags);
+      traceparent = traceparentOf(source.traceId, source.spanId, flags);
       tracestate = typeof source.traceState === "string" ? source.traceState : "";
     }
     if (!traceparent) {
@@ -621,9 +921,46 @@ export class Client {
 
   /** @internal */
   writeLog(severity, message, properties, loggerName) {
-    const [keys, values] = propertyArrays(this.#raw, properties);
+    const tape = this._tape;
     const active = this.#context.active();
-    this.#raw.log(severity, asText(message), loggerName, keys, values, active ? active._raw.asParent() : undefined);
+    const nums = tape.room(11);
+    let n = tape.n;
+    nums[n++] = OP_LOG;
+    nums[n++] = severity;
+    nums[n++] = this._clock();
+    if (active instanceof Span) {
+      const t = active._t;
+      nums[n++] = 1;
+      nums[n++] = t[0];
+      nums[n++] = t[1];
+      nums[n++] = t[2];
+      nums[n++] = t[3];
+      nums[n++] = active._s0;
+      nums[n++] = active._s1;
+    } else nums[n++] = 0;
+    const countAt = n;
+    nums[n++] = 0;
+    tape.n = n;
+    const strs = tape.strs;
+    strs.push(typeof message === "string" ? message : asText(message), loggerName);
+    if (properties !== undefined && properties !== null) {
+      if (typeof properties !== "object") this.#raw.countInvalid();
+      else {
+        let count = 0;
+        for (const key in properties) {
+          if (!Object.hasOwn(properties, key)) continue;
+          const value = properties[key];
+          if (value === undefined || typeof value === "function" || typeof value === "symbol") {
+            this.#raw.countInvalid();
+            continue;
+          }
+          strs.push(key, typeof value === "string" ? value : asText(value));
+          count += 1;
+        }
+        tape.nums[countAt] = count;
+      }
+    }
+    tape.commit();
   }
 
   /** Reports an exception (an Error, an error with `cause`s, an AggregateError, or any thrown value). */
@@ -632,7 +969,9 @@ export class Client {
     const [keys, values] = propertyArrays(this.#raw, options?.properties);
     const severity = SEVERITIES[options?.severity] ?? 3;
     const active = options?.span instanceof Span ? options.span : this.#context.active();
-    this.#raw.exception(severity, chain.types, chain.messages, chain.stacks, Int32Array.from(chain.outer), keys, values, active ? active._raw.asParent() : undefined);
+    const correlation = active instanceof Span ? Uint32Array.of(...active._t, active._s0, active._s1) : new Uint32Array(0);
+    this._tape.drain(); // in order with the logs written before it
+    this.#raw.exception(severity, chain.types, chain.messages, chain.stacks, Int32Array.from(chain.outer), keys, values, correlation);
     if (error !== null && (typeof error === "object" || typeof error === "function")) reported.add(error);
   }
 
@@ -714,12 +1053,15 @@ export class Client {
   }
 
   flush(options) {
+    this._tape.drain();
     return this.#raw.flush(timeoutOf(options, this.#flushTimeoutMs));
   }
   diagnostics() {
+    this._tape.drain();
     return this.#raw.diagnostics();
   }
   shutdown(options) {
+    this._tape.drain();
     return this.#raw.shutdown(timeoutOf(options, this.#flushTimeoutMs));
   }
 }
@@ -739,7 +1081,7 @@ export function makeApi({ load, loadAsyncLocalStorage, defaults = {} }) {
     const client = new Client(raw, context, flushTimeoutMs);
     installCapture(client, raw, merged.capture);
     if (merged.connectionString || merged.otlp) {
-      installPageLifecycle(raw, merged.persistence, `${merged.connectionString ?? ""}|${merged.otlp?.endpoint ?? ""}`);
+      installPageLifecycle(client, raw, merged.persistence, `${merged.connectionString ?? ""}|${merged.otlp?.endpoint ?? ""}`);
     }
     return client;
   }

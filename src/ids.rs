@@ -52,6 +52,14 @@ impl TraceId {
     pub fn is_valid(&self) -> bool {
         self.0 != [0; 16]
     }
+    /// From four big-endian 32-bit words (how the JS API keeps ids).
+    pub fn from_words(words: [u32; 4]) -> TraceId {
+        let mut bytes = [0u8; 16];
+        for (chunk, w) in bytes.chunks_exact_mut(4).zip(words) {
+            chunk.copy_from_slice(&w.to_be_bytes());
+        }
+        TraceId(bytes)
+    }
     pub fn to_hex(&self) -> String {
         let mut s = String::with_capacity(32);
         push_hex(&mut s, &self.0);
@@ -74,6 +82,14 @@ impl SpanId {
     }
     pub fn is_valid(&self) -> bool {
         self.0 != [0; 8]
+    }
+    /// From two big-endian 32-bit words (how the JS API keeps ids).
+    pub fn from_words(words: [u32; 2]) -> SpanId {
+        let mut bytes = [0u8; 8];
+        for (chunk, w) in bytes.chunks_exact_mut(4).zip(words) {
+            chunk.copy_from_slice(&w.to_be_bytes());
+        }
+        SpanId(bytes)
     }
     pub fn to_hex(&self) -> String {
         let mut s = String::with_capacity(16);

@@ -1,4 +1,4 @@
-//! edgecensus: traces (and, later, stats and logs) for browsers and edge workers.
+//! edgecensus: traces, stats and logs for browsers and edge workers.
 //!
 //! The crate is split in two:
 //! - a no-threads **core** (everything but `wasm`) that reaches its host only through the
@@ -17,6 +17,7 @@ pub mod log;
 pub mod otlp;
 pub mod platform;
 pub mod stats;
+pub mod tape;
 pub mod telemetry;
 pub mod text;
 pub mod time;

@@ -225,6 +225,21 @@ impl<H: Host> Telemetry<H> {
         self.azure.as_ref().and_then(|a| self.exporters.get(a.delivery)).map(Exporter::url)
     }
 
+    /// Fresh ids for spans started by the JS API (see [`Tracer::draw_ids`]).
+    pub fn draw_ids(&mut self, count: usize) -> Vec<u32> {
+        let now = self.host.now_unix_nanos();
+        self.tracer.draw_ids(count, &self.host, now)
+    }
+
+    /// The sampler (see [`Sampler::as_words`]) and the attribute, event and link count limits,
+    /// for spans started by the JS API.
+    pub fn span_settings(&self) -> [u32; 6] {
+        let [mode, high, low] = self.tracer.sampler.as_words();
+        let limits = &self.tracer.limits;
+        let count = |n: usize| n.min(u32::MAX as usize) as u32;
+        [mode, high, low, count(limits.attribute_count), count(limits.event_count), count(limits.link_count)]
+    }
+
     /// Starts a span at `start` (default: now) under `parent` (default: a new trace).
     pub fn start_span(
         &mut self,

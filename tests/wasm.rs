@@ -3,7 +3,7 @@
 //! (a closed loopback port), timers from the real `setTimeout`.
 #![cfg(target_arch = "wasm32")]
 
-use edgecensus::wasm::{RawClient, RawSpan};
+use edgecensus::wasm::RawClient;
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -25,8 +25,22 @@ fn number(obj: &JsValue, path: &[&str]) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("{path:?} is not a number"))
 }
 
-fn root(client: &RawClient, name: &str) -> RawSpan {
-    client.start_span(name, 1, None, f64::NAN)
+/// Ends a root span with string attributes the way `js/core.js` does: ids from `drawIds`, the
+/// record through `ingest` (the layout is in `src/tape.rs`).
+fn end_root_span(client: &RawClient, name: &str, attributes: &[(&str, &str)]) {
+    let ids = client.draw_ids(1);
+    let now = js_sys::Date::now();
+    let mut nums = vec![1.0, 1.0, f64::from(ids[6])];
+    nums.extend(ids[..6].iter().map(|w| f64::from(*w)));
+    nums.extend([0.0, now, now + 1.0, 0.0, attributes.len() as f64, 0.0]);
+    let mut strings = vec![name, ""];
+    for (key, value) in attributes {
+        nums.push(0.0);
+        strings.extend([*key, *value]);
+    }
+    nums.extend([0.0, 0.0, 0.0, 0.0]); // no events, no links
+    let lengths: Vec<u32> = strings.iter().map(|s| s.encode_utf16().count() as u32).collect();
+    client.ingest(&nums, &lengths, &strings.concat());
 }
 
 /// A client that exports to a loopback port where nothing listens.
@@ -52,62 +66,48 @@ fn bad_configurations_are_errors_not_traps() {
     }
     // The client still works after refusing configurations.
     let client = RawClient::new(config(&[])).unwrap();
-    assert_eq!(root(&client, "ok").trace_id().len(), 32);
+    assert_eq!(client.draw_ids(1).len(), 7);
 }
 
 #[wasm_bindgen_test]
-fn spans_get_distinct_random_ids_and_children_share_the_trace() {
+fn ids_are_random_valid_and_sampled_by_the_configured_sampler() {
     let client = RawClient::new(config(&[])).unwrap();
-    let a = root(&client, "a");
-    let b = root(&client, "b");
-    assert_ne!(a.trace_id(), b.trace_id());
-    assert_ne!(a.span_id(), b.span_id());
-    assert_eq!(a.traceparent(), format!("00-{}-{}-01", a.trace_id(), a.span_id()));
-    let child = client.start_span("c", 2, Some(a.as_parent()), f64::NAN);
-    assert_eq!(child.trace_id(), a.trace_id());
-}
+    let ids = client.draw_ids(2);
+    assert_eq!(ids.len(), 14);
+    assert_ne!(ids[..6], ids[7..13], "two draws differ");
+    assert!(ids[..4].iter().any(|w| *w != 0) && ids[4..6].iter().any(|w| *w != 0), "valid ids");
+    assert_eq!((ids[6], ids[13]), (1, 1), "the default sampler keeps every trace");
+    assert_eq!(client.span_settings(), vec![0, 0, 0, 128, 128, 128]);
 
-#[wasm_bindgen_test]
-fn remote_parents_are_continued_and_sampling_is_honoured() {
-    let client = RawClient::new(config(&[("sampler", JsValue::from_str("never"))])).unwrap();
-    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
-    let parent = client.remote_parent(trace, "00f067aa0ba902b7", 1, "k=v");
-    let span = client.start_span("s", 1, parent, f64::NAN);
-    assert_eq!(span.trace_id(), trace);
-    assert_eq!(span.trace_state(), "k=v");
-    assert!(!span.is_recording(), "the `never` sampler records nothing");
-    let ctx = client.parse_context("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "a=1,b=2");
+    let never = RawClient::new(config(&[("sampler", JsValue::from_str("never"))])).unwrap();
+    assert_eq!(never.draw_ids(1)[6], 0);
+    assert_eq!(never.span_settings()[0], 1);
+    let ctx = never.parse_context("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "a=1,b=2");
     assert_eq!(Reflect::get(&ctx, &"traceState".into()).unwrap().as_string().as_deref(), Some("a=1,b=2"));
-    assert!(client.parse_context("00-zz", "").is_null());
-    assert!(client.remote_parent("not-hex", "00f067aa0ba902b7", 1, "").is_none());
-    assert_eq!(number(&client.diagnostics(), &["invalidInputs"]), 2.0);
-    assert_eq!(number(&client.diagnostics(), &["spansSampledOut"]), 1.0);
+    assert!(never.parse_context("00-zz", "").is_null());
+    assert_eq!(number(&never.diagnostics(), &["invalidInputs"]), 1.0);
 }
 
 #[wasm_bindgen_test]
 fn odd_values_are_counted_not_thrown() {
     let client =
         RawClient::new(config(&[("limits", config(&[("attributeValueLength", JsValue::from_f64(10.0))]))])).unwrap();
-    let mut span = root(&client, "s");
-    span.set_string(0, "big", &"x".repeat(1 << 20));
-    span.set_number(0, "nan", f64::NAN);
-    span.set_string(0, "", "empty key");
-    span.set_string(1, "no-event-yet", "v");
-    span.set_status(9, "");
-    span.end(f64::NAN);
-    span.end(f64::NAN);
-    span.set_string(0, "after-end", "ignored");
+    let big = "x".repeat(1 << 20);
+    end_root_span(&client, "s", &[("big", &big), ("", "empty key"), ("\u{e9}t\u{e9}", "\u{1f980}")]);
+    // A batch cut short, one that claims more strings than it has, and numbers that are no ids.
+    client.ingest(&[1.0, 0.0], &[], "");
+    client.ingest(&[2.0, 1.0, 1.0, 0.0, 0.0], &[5], "abc");
+    client.ingest(&[1.0, 0.0, 1.0, -1.0, 0.5, f64::NAN, 1e300, 0.0, 0.0, 0.0, 0.0, 0.0], &[], "");
     let d = client.diagnostics();
     assert_eq!(number(&d, &["valuesTruncated"]), 1.0);
-    assert_eq!(number(&d, &["invalidInputs"]), 3.0);
+    assert_eq!(number(&d, &["invalidInputs"]), 4.0);
     assert_eq!(number(&d, &["spansEnded"]), 1.0);
 }
 
 #[wasm_bindgen_test]
 async fn a_failed_fetch_is_retried_and_a_flush_deadline_reports_it_pending() {
     let client = unreachable_client(&[]);
-    let mut span = root(&client, "s");
-    span.end(f64::NAN);
+    end_root_span(&client, "s", &[]);
     let result = JsFuture::from(client.flush(300.0)).await.unwrap();
     assert_eq!(number(&result, &["pending"]), 1.0, "the item is kept for a retry, not dropped");
     assert_eq!(number(&result, &["accepted"]), 0.0);
@@ -121,8 +121,7 @@ async fn a_failed_fetch_is_retried_and_a_flush_deadline_reports_it_pending() {
 #[wasm_bindgen_test]
 async fn the_export_timer_sends_without_a_flush() {
     let client = unreachable_client(&[("exportIntervalMs", JsValue::from_f64(20.0))]);
-    let mut span = root(&client, "s");
-    span.end(f64::NAN);
+    end_root_span(&client, "s", &[]);
     for _ in 0..100 {
         if number(&client.diagnostics(), &["requestsFailed"]) >= 1.0 {
             break;
@@ -137,8 +136,7 @@ async fn the_export_timer_sends_without_a_flush() {
 async fn shutdown_flushes_then_refuses_spans() {
     let client = unreachable_client(&[]);
     JsFuture::from(client.shutdown(200.0)).await.unwrap();
-    let mut late = root(&client, "late");
-    late.end(f64::NAN);
+    end_root_span(&client, "late", &[]);
     assert_eq!(number(&client.diagnostics(), &["dropped", "shutdown"]), 1.0);
 }
 

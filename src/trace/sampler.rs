@@ -33,6 +33,21 @@ impl Sampler {
         }
     }
 
+    /// The sampler for the JS API, which decides for spans with a parent itself: `[mode, high,
+    /// low]` with mode 0 always, 1 never, 2 "a sampled parent, or the trace id's low 64 bits
+    /// under `high × 2^32 + low`" (the same rule as [`should_sample`](Self::should_sample)).
+    pub fn as_words(&self) -> [u32; 3] {
+        match self {
+            Sampler::AlwaysOn => [0, 0, 0],
+            Sampler::Probability(p) if *p >= 1.0 => [0, 0, 0],
+            Sampler::AlwaysOff => [1, 0, 0],
+            Sampler::Probability(p) => {
+                let bound = (*p * 18_446_744_073_709_551_616.0) as u64;
+                [2, (bound >> 32) as u32, bound as u32]
+            }
+        }
+    }
+
     /// Whether a span with this parent (if any) in this trace is sampled.
     pub fn should_sample(&self, parent: Option<&SpanContext>, trace_id: &TraceId) -> bool {
         match self {

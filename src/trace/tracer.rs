@@ -36,6 +36,23 @@ impl Tracer {
         })
     }
 
+    /// Draws `count` fresh id pairs for the JS API, 7 words each: a trace id (4 big-endian
+    /// words), a span id (2), and whether the sampler keeps a new trace with that id (1 or 0).
+    pub fn draw_ids(&mut self, count: usize, entropy: &dyn Entropy, now_unix_nanos: u64) -> Vec<u32> {
+        let sampler = self.sampler;
+        let ids = self.ids(entropy, now_unix_nanos);
+        let mut out = Vec::with_capacity(count * 7);
+        for _ in 0..count {
+            let trace_id = ids.trace_id();
+            let span_id = ids.span_id();
+            for bytes in trace_id.0.chunks_exact(4).chain(span_id.0.chunks_exact(4)) {
+                out.push(bytes.iter().fold(0, |word, b| word << 8 | u32::from(*b)));
+            }
+            out.push(u32::from(sampler.should_sample(None, &trace_id)));
+        }
+        out
+    }
+
     /// Starts a span. A valid `parent` makes it a child in the parent's trace; otherwise it
     /// starts a new trace.
     pub fn start_span(

@@ -9,14 +9,11 @@ use super::js;
 use crate::azure::connection_string::ConnectionString;
 use crate::config::{whole_number, ConfigError};
 use crate::ids::{SpanId, TraceId};
-use crate::log::{Correlation, ExceptionDetail, ExceptionRecord, LogRecord, Severity};
+use crate::log::{Correlation, ExceptionDetail, ExceptionRecord, Severity};
 use crate::stats::aggregation::{Aggregation, AggregationData};
 use crate::stats::view::{Measure, MeasureKind, View};
 use crate::telemetry::{Config, OtlpConfig, Telemetry};
-use crate::trace::span::{truncate, MAX_NAME_LENGTH};
-use crate::trace::{
-    AttributeValue, Attributes, Event, Link, Sampler, SpanContext, SpanData, SpanKind, SpanLimits, Status,
-};
+use crate::trace::{AttributeValue, Attributes, Sampler, SpanLimits};
 use crate::trace_context::{format_traceparent, parse_traceparent, TraceState};
 use js_sys::{Object, Promise};
 use std::rc::Rc;
@@ -25,21 +22,6 @@ use wasm_bindgen::prelude::*;
 /// Runs `f` on the core unless it is busy (then counts nothing and returns `None`).
 fn with_core<T>(core: &Shared, f: impl FnOnce(&mut Core) -> T) -> Option<T> {
     core.try_borrow_mut().ok().map(|mut c| f(&mut c))
-}
-
-/// Milliseconds since the epoch from JS (NaN/negative = "now") to nanoseconds.
-fn time_from_ms(ms: f64) -> Option<u64> {
-    (0.0..1.0e15).contains(&ms).then_some((ms * 1_000_000.0) as u64)
-}
-
-fn kind_from_code(kind: u8) -> SpanKind {
-    match kind {
-        1 => SpanKind::Server,
-        2 => SpanKind::Client,
-        3 => SpanKind::Producer,
-        4 => SpanKind::Consumer,
-        _ => SpanKind::Internal,
-    }
 }
 
 #[wasm_bindgen]
@@ -58,38 +40,34 @@ impl RawClient {
         Ok(RawClient { core })
     }
 
-    /// Starts a span under `parent` (from `RawSpan::as_parent` or `remote_parent`), or a new trace.
-    #[wasm_bindgen(js_name = startSpan)]
-    pub fn start_span(&self, name: &str, kind: u8, parent: Option<RawSpanRef>, start_ms: f64) -> RawSpan {
-        let started = with_core(&self.core, |core| {
-            let parent = parent.as_ref().map(|p| &p.context);
-            core.start_span(name.to_owned(), kind_from_code(kind), parent, time_from_ms(start_ms))
-        });
-        match started {
-            Some(s) => RawSpan { core: Rc::clone(&self.core), context: s.context, data: s.data.map(Box::new) },
-            None => RawSpan { core: Rc::clone(&self.core), context: SpanContext::default(), data: None },
-        }
+    /// Takes a batch of finished spans and log records written by the JS API (see
+    /// `crate::tape` for the layout): `nums` is the number channel; the string channel is
+    /// `text`, the strings joined, with each one's length in UTF-16 units in `lengths`.
+    pub fn ingest(&self, nums: &[f64], lengths: &[u32], text: &str) {
+        with_core(&self.core, |core| crate::tape::ingest(core, nums, crate::tape::Strings::new(text, lengths)));
     }
 
-    /// A parent handle for a context that came from elsewhere (`extract`, a stored context);
-    /// `undefined` (and counted) when the ids are not valid hex ids.
-    #[wasm_bindgen(js_name = remoteParent)]
-    pub fn remote_parent(&self, trace_id: &str, span_id: &str, flags: u8, trace_state: &str) -> Option<RawSpanRef> {
-        match (TraceId::from_hex(trace_id), SpanId::from_hex(span_id)) {
-            (Some(trace_id), Some(span_id)) if trace_id.is_valid() && span_id.is_valid() => Some(RawSpanRef {
-                context: SpanContext {
-                    trace_id,
-                    span_id,
-                    trace_flags: flags,
-                    trace_state: TraceState::parse(trace_state).unwrap_or_default(),
-                    is_remote: true,
-                },
-            }),
-            _ => {
-                self.count_invalid();
-                None
-            }
-        }
+    /// `count` fresh ids for spans started by the JS API (see `Tracer::draw_ids`).
+    #[wasm_bindgen(js_name = drawIds)]
+    pub fn draw_ids(&self, count: u32) -> Vec<u32> {
+        with_core(&self.core, |core| core.draw_ids(count.min(4096) as usize)).unwrap_or_default()
+    }
+
+    /// What the JS API needs to start spans itself: the sampler as `[mode, high, low]` (see
+    /// `Sampler::as_words`), then the attribute, event and link count limits.
+    #[wasm_bindgen(js_name = spanSettings)]
+    pub fn span_settings(&self) -> Vec<u32> {
+        with_core(&self.core, |core| core.span_settings().to_vec()).unwrap_or_default()
+    }
+
+    /// Counts spans the JS API started and those the sampler left out.
+    #[wasm_bindgen(js_name = countSpans)]
+    pub fn count_spans(&self, started: u32, sampled_out: u32) {
+        with_core(&self.core, |core| {
+            let d = core.diagnostics_mut();
+            d.spans_started += u64::from(started);
+            d.spans_sampled_out += u64::from(sampled_out);
+        });
     }
 
     /// Parses incoming `traceparent` / `tracestate` values into a context object, or `null`
@@ -193,31 +171,6 @@ impl RawClient {
         with_core(&self.core, |core| metrics_to_js(core)).unwrap_or_else(|| js_sys::Array::new().into())
     }
 
-    /// Writes a log record; `span` (the active span, if any) correlates it. Properties come as
-    /// two arrays of strings (the JS wrapper turns other values into text).
-    pub fn log(
-        &self,
-        severity: u8,
-        message: &str,
-        logger: &str,
-        keys: Vec<String>,
-        values: Vec<String>,
-        span: Option<RawSpanRef>,
-    ) {
-        with_core(&self.core, |core| {
-            let properties = properties(core, keys, values);
-            let record = LogRecord {
-                time_unix_nanos: core.now(),
-                severity: Severity::from_code(severity),
-                message: message.to_owned(),
-                logger: logger.to_owned(),
-                properties,
-                correlation: span.map(|s| correlation(&s.context)),
-            };
-            core.log(record);
-        });
-    }
-
     /// Reports an exception chain: entry `i` has its type, message and stack, and the index of
     /// the exception that wraps it in `outer` (-1 for none).
     #[allow(clippy::too_many_arguments)] // flat arrays: one crossing instead of one per exception
@@ -230,7 +183,7 @@ impl RawClient {
         outer: Vec<i32>,
         keys: Vec<String>,
         values: Vec<String>,
-        span: Option<RawSpanRef>,
+        correlation: Vec<u32>,
     ) {
         with_core(&self.core, |core| {
             let count = types.len().min(messages.len()).min(stacks.len()).min(32);
@@ -251,7 +204,7 @@ impl RawClient {
                 severity: Severity::from_code(severity),
                 exceptions,
                 properties,
-                correlation: span.map(|s| correlation(&s.context)),
+                correlation: correlation_from_words(&correlation),
             };
             core.exception(record);
         });
@@ -376,208 +329,10 @@ impl RawClient {
     }
 }
 
-/// A borrowed view of a span used as a parent (wasm-bindgen passes exported structs by value,
-/// so the JS wrapper hands over a cheap copy of the parent's context).
-#[wasm_bindgen]
-pub struct RawSpanRef {
-    context: SpanContext,
-}
-
-/// Where an attribute goes: the span itself, its last event, or its last link.
-#[derive(Clone, Copy)]
-enum Target {
-    Span,
-    LastEvent,
-    LastLink,
-}
-
-fn target(code: u8) -> Target {
-    match code {
-        1 => Target::LastEvent,
-        2 => Target::LastLink,
-        _ => Target::Span,
-    }
-}
-
-#[wasm_bindgen]
-pub struct RawSpan {
-    core: Shared,
-    context: SpanContext,
-    /// The recorded data; `None` once ended, or for a span the sampler left out.
-    data: Option<Box<SpanData>>,
-}
-
-#[wasm_bindgen]
-impl RawSpan {
-    #[wasm_bindgen(js_name = isRecording)]
-    pub fn is_recording(&self) -> bool {
-        self.data.is_some()
-    }
-    #[wasm_bindgen(js_name = traceId)]
-    pub fn trace_id(&self) -> String {
-        self.context.trace_id.to_hex()
-    }
-    #[wasm_bindgen(js_name = spanId)]
-    pub fn span_id(&self) -> String {
-        self.context.span_id.to_hex()
-    }
-    #[wasm_bindgen(js_name = traceFlags)]
-    pub fn trace_flags(&self) -> u8 {
-        self.context.trace_flags
-    }
-    #[wasm_bindgen(js_name = traceState)]
-    pub fn trace_state(&self) -> String {
-        self.context.trace_state.header()
-    }
-    /// The `traceparent` header value for this span.
-    pub fn traceparent(&self) -> String {
-        format_traceparent(&self.context.trace_id, &self.context.span_id, self.context.trace_flags)
-    }
-    /// A parent handle for child spans.
-    #[wasm_bindgen(js_name = asParent)]
-    pub fn as_parent(&self) -> RawSpanRef {
-        RawSpanRef { context: self.context.clone() }
-    }
-
-    fn set(&mut self, target_code: u8, key: &str, value: AttributeValue) {
-        let Some(data) = self.data.as_mut() else { return };
-        with_core(&self.core, |core| {
-            let (limits, diag) = core.limits_and_diagnostics();
-            let attributes: Option<&mut Attributes> = match target(target_code) {
-                Target::Span => Some(&mut data.attributes),
-                Target::LastEvent => data.events.last_mut().map(|e| &mut e.attributes),
-                Target::LastLink => data.links.last_mut().map(|l| &mut l.attributes),
-            };
-            match attributes {
-                Some(a) if !key.is_empty() => a.set(key, value, limits, diag),
-                _ => diag.invalid_inputs += 1,
-            }
-        });
-    }
-
-    #[wasm_bindgen(js_name = setString)]
-    pub fn set_string(&mut self, target: u8, key: &str, value: &str) {
-        self.set(target, key, AttributeValue::Str(value.to_owned()));
-    }
-    #[wasm_bindgen(js_name = setNumber)]
-    pub fn set_number(&mut self, target: u8, key: &str, value: f64) {
-        let v = if value.fract() == 0.0 && value.abs() <= 9_007_199_254_740_991.0 {
-            AttributeValue::Int(value as i64)
-        } else {
-            AttributeValue::Float(value)
-        };
-        self.set(target, key, v);
-    }
-    #[wasm_bindgen(js_name = setBool)]
-    pub fn set_bool(&mut self, target: u8, key: &str, value: bool) {
-        self.set(target, key, AttributeValue::Bool(value));
-    }
-
-    /// Adds an event (attributes follow with target 1).
-    #[wasm_bindgen(js_name = addEvent)]
-    /// Adds an event; false when the event limit dropped it (its attributes must not follow).
-    pub fn add_event(&mut self, name: &str, time_ms: f64) -> bool {
-        let Some(data) = self.data.as_mut() else { return false };
-        with_core(&self.core, |core| {
-            let time = time_from_ms(time_ms).unwrap_or_else(|| core.now());
-            let (limits, diag) = core.limits_and_diagnostics();
-            let name = truncate(name.to_owned(), MAX_NAME_LENGTH, diag);
-            data.add_event(Event { name, time_unix_nanos: time, attributes: Attributes::default() }, limits, diag)
-        })
-        .unwrap_or(false)
-    }
-
-    /// Adds a link (attributes follow with target 2); false when the ids are invalid (counted)
-    /// or the link limit dropped it.
-    #[wasm_bindgen(js_name = addLink)]
-    pub fn add_link(&mut self, trace_id: &str, span_id: &str, trace_state: &str) -> bool {
-        let Some(data) = self.data.as_mut() else { return false };
-        let ids =
-            TraceId::from_hex(trace_id).zip(SpanId::from_hex(span_id)).filter(|(t, s)| t.is_valid() && s.is_valid());
-        with_core(&self.core, |core| {
-            let (limits, diag) = core.limits_and_diagnostics();
-            match ids {
-                Some((trace_id, span_id)) => {
-                    let trace_state = TraceState::parse(trace_state).unwrap_or_default();
-                    data.add_link(
-                        Link { trace_id, span_id, trace_state, attributes: Attributes::default() },
-                        limits,
-                        diag,
-                    )
-                }
-                None => {
-                    diag.invalid_inputs += 1;
-                    false
-                }
-            }
-        })
-        .unwrap_or(false)
-    }
-
-    /// 0 unset, 1 ok, 2 error.
-    #[wasm_bindgen(js_name = setStatus)]
-    pub fn set_status(&mut self, code: u8, message: &str) {
-        let Some(data) = self.data.as_mut() else { return };
-        let status = match code {
-            1 => Status::Ok,
-            2 => Status::Error(crate::text::utf16_prefix(message, 8192).to_owned()),
-            _ => Status::Unset,
-        };
-        data.set_status(status);
-    }
-
-    #[wasm_bindgen(js_name = updateName)]
-    pub fn update_name(&mut self, name: &str) {
-        let Some(data) = self.data.as_mut() else { return };
-        with_core(&self.core, |core| {
-            data.name = truncate(name.to_owned(), MAX_NAME_LENGTH, core.diagnostics_mut());
-        });
-    }
-
-    /// Records an `exception` event (OpenTelemetry's semantic attributes) and an error status.
-    #[wasm_bindgen(js_name = recordException)]
-    pub fn record_exception(&mut self, type_name: &str, message: &str, stack: &str) {
-        if self.data.is_none() {
-            return;
-        }
-        if !self.add_event("exception", f64::NAN) {
-            // Over the event limit (counted): the error status still records the failure.
-            let status = if type_name.is_empty() { message.to_owned() } else { format!("{type_name}: {message}") };
-            self.set_status(2, &status);
-            return;
-        }
-        // Exception texts get the service's exception limit (32768), not the attribute limit:
-        // a V8 stack starts with the message, and cutting it short would lose every frame.
-        let Some(event) = self.data.as_mut().and_then(|d| d.events.last_mut()) else { return };
-        with_core(&self.core, |core| {
-            let (limits, diag) = core.limits_and_diagnostics();
-            let limits = SpanLimits { value_length: limits.value_length.max(32_768), ..*limits };
-            let texts =
-                [("exception.type", type_name), ("exception.message", message), ("exception.stacktrace", stack)];
-            for (key, value) in texts {
-                if !value.is_empty() || key == "exception.message" {
-                    event.attributes.set(key, AttributeValue::Str(value.to_owned()), &limits, diag);
-                }
-            }
-        });
-        let status = if type_name.is_empty() { message.to_owned() } else { format!("{type_name}: {message}") };
-        self.set_status(2, &status);
-    }
-
-    /// Ends the span and hands it to the exporters; later calls do nothing.
-    pub fn end(&mut self, end_ms: f64) {
-        let Some(mut data) = self.data.take() else { return };
-        // The core is only ever busy during a re-entrant call, and the core calls no user code
-        // while it is borrowed (console.log aside), so in practice this always runs.
-        with_core(&self.core, |core| {
-            data.end_unix_nanos = time_from_ms(end_ms).unwrap_or_else(|| core.now());
-            core.end_span(*data);
-        });
-    }
-}
-
-fn correlation(context: &SpanContext) -> Correlation {
-    Correlation { trace_id: context.trace_id, span_id: context.span_id }
+/// A correlation from 6 words (trace id, span id; as the JS API keeps them), or none.
+fn correlation_from_words(words: &[u32]) -> Option<Correlation> {
+    let &[t0, t1, t2, t3, s0, s1] = words else { return None };
+    Some(Correlation { trace_id: TraceId::from_words([t0, t1, t2, t3]), span_id: SpanId::from_words([s0, s1]) })
 }
 
 /// Properties from parallel key/value arrays, with the attribute limits applied.

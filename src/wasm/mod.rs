@@ -2,6 +2,6 @@
 //! and the `#[wasm_bindgen]` API that `js/core.js` wraps into the public package API.
 
 mod api;
-pub use api::{RawClient, RawSpan, RawSpanRef};
+pub use api::RawClient;
 mod host;
 mod js;

@@ -49,9 +49,11 @@ export function attributesOf(list) {
   return (list ?? []).map(({ key, value }) => [key, value]);
 }
 
-/** Nanoseconds exactly as the package computes them from milliseconds: (ms * 1e6) as u64. */
+/** Nanoseconds exactly as the package computes them from milliseconds: whole milliseconds
+ *  × 10^6, plus the fraction × 10^6 truncated (src/tape.rs, `Reader::time`). */
 export function nanos(ms) {
-  return BigInt(Math.trunc(ms * 1e6));
+  const whole = Math.trunc(ms);
+  return BigInt(whole) * 1_000_000n + BigInt(Math.trunc((ms - whole) * 1e6));
 }
 
 export function assertNanos(actual, ms, label) {
