@@ -25,7 +25,8 @@ impl core::fmt::Display for ConfigError {
             ConfigError::ConnectionString(e) => write!(f, "edgecensus: invalid connection string: {e}"),
             ConfigError::WrongType(field, expected) => write!(f, "edgecensus: `{field}` must be {expected}"),
             ConfigError::OutOfRange(field, low, high) => {
-                write!(f, "edgecensus: `{field}` must be a whole number from {low} to {high}")
+                // The bounds are whole numbers: printed as integers (no float formatting in wasm).
+                write!(f, "edgecensus: `{field}` must be a whole number from {} to {}", *low as i64, *high as i64)
             }
             ConfigError::Sampler(why) => write!(f, "edgecensus: invalid `sampler`: {why}"),
         }

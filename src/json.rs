@@ -5,7 +5,7 @@
 //! levels deep, and returns an error, never panics, on anything else (HTML error pages,
 //! truncated bodies).
 
-use core::fmt::{self, Write};
+use core::fmt;
 
 /// How many arrays and objects may nest inside each other.
 pub const MAX_DEPTH: usize = 64;
@@ -60,17 +60,57 @@ pub fn push_string(out: &mut String, s: &str) {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Formats a finite, non-integral `f64` as the shortest decimal that reads back as the same
+/// value. The wasm build leaves this to JavaScript's `String(number)` (the platform layer
+/// installs it when a client is created): core's float formatting would add ~8 kB (brotli) to
+/// the `.wasm`. Native builds, and the tests, use `core::fmt`.
+pub static FLOAT_FORMATTER: std::sync::OnceLock<fn(f64, &mut String)> = std::sync::OnceLock::new();
+
 /// Writes `v` as the shortest decimal that reads back as the same `f64` (`3`, `0.5`, `-0`,
 /// `1e21`, `5e-324`); NaN and the infinities, which JSON cannot express, become `null`.
 pub fn push_f64(out: &mut String, v: f64) {
     if !v.is_finite() {
         out.push_str("null");
-        return;
+    } else if v == 0.0 && v.is_sign_negative() {
+        out.push_str("-0");
+    } else if v.fract() == 0.0 && v.abs() <= 9_007_199_254_740_991.0 {
+        push_i64(out, v as i64);
+    } else if let Some(format) = FLOAT_FORMATTER.get() {
+        format(v, out);
+    } else {
+        push_f64_with_fmt(out, v);
     }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn push_f64_with_fmt(out: &mut String, v: f64) {
+    use core::fmt::Write;
     // Display never uses an exponent (1e308 would be 309 digits), so switch to `{:e}` where
     // JavaScript does; both print the shortest round-trip digits.
     let a = v.abs();
     let _ = if a != 0.0 && !(1e-7..1e21).contains(&a) { write!(out, "{v:e}") } else { write!(out, "{v}") };
+}
+
+/// Cannot be reached in wasm (a client installs the formatter before anything is encoded);
+/// written so that it never panics: the value to 17 significant digits, without `core::fmt`.
+#[cfg(target_arch = "wasm32")]
+fn push_f64_with_fmt(out: &mut String, v: f64) {
+    if v < 0.0 {
+        out.push('-');
+    }
+    let mut exponent = 0i64;
+    let mut m = v.abs();
+    while m >= 1e17 {
+        m /= 10.0;
+        exponent += 1;
+    }
+    while m < 1e16 {
+        m *= 10.0;
+        exponent -= 1;
+    }
+    push_u64(out, m as u64);
+    out.push('e');
+    push_i64(out, exponent);
 }
 
 /// Writes `v` in decimal.

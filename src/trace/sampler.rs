@@ -20,7 +20,9 @@ pub struct InvalidProbability(pub f64);
 
 impl core::fmt::Display for InvalidProbability {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "sampler probability must be a number from 0 to 1, got {}", self.0)
+        let mut got = String::new();
+        crate::json::push_f64(&mut got, self.0);
+        write!(f, "sampler probability must be a number from 0 to 1, got {got}")
     }
 }
 

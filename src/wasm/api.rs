@@ -35,6 +35,7 @@ impl RawClient {
     /// no request and no random number until spans are made.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<RawClient, JsError> {
+        let _ = crate::json::FLOAT_FORMATTER.set(|value, out| out.push_str(&js::number_text(value)));
         let (config, request_timeout_ms) = read_config(&config).map_err(|e| JsError::new(&e.to_string()))?;
         let core = WasmHost::attach(Telemetry::new(config, WasmHost::new(request_timeout_ms)));
         Ok(RawClient { core })

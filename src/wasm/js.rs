@@ -24,6 +24,10 @@ extern "C" {
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
     pub fn date_now() -> f64;
 
+    /// `String(number)`: the shortest decimal that reads back as the same number.
+    #[wasm_bindgen(js_name = String)]
+    pub fn number_text(value: f64) -> String;
+
     /// `globalThis.performance`, typed just enough to call `now()`.
     pub type Performance;
     #[wasm_bindgen(method, catch)]
