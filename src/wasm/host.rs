@@ -179,12 +179,12 @@ impl Host for WasmHost {
 }
 
 /// Gzips `body` with `CompressionStream` where the host has it: a promise of the bytes.
-fn gzip(body: &str) -> Option<js_sys::Promise> {
+fn gzip(body: &JsValue) -> Option<js_sys::Promise> {
     let global = js_sys::global();
     let compression = js::get(&global, "CompressionStream").dyn_into::<js_sys::Function>().ok()?;
     let response_class = js::get(&global, "Response").dyn_into::<js_sys::Function>().ok()?;
     let stream = Reflect::construct(&compression, &js_sys::Array::of1(&JsValue::from_str("gzip"))).ok()?;
-    let source = Reflect::construct(&response_class, &js_sys::Array::of1(&JsValue::from_str(body))).ok()?;
+    let source = Reflect::construct(&response_class, &js_sys::Array::of1(body)).ok()?;
     let compressed = js::call_method1(&js::get(&source, "body"), "pipeThrough", &stream);
     let response = Reflect::construct(&response_class, &js_sys::Array::of1(&compressed)).ok()?;
     js::call_method0(&response, "arrayBuffer").dyn_into::<js_sys::Promise>().ok()
@@ -201,18 +201,21 @@ async fn post(request: ExportRequest, timeout_ms: u32) -> ExportResponse {
     for (name, value) in &request.headers {
         js::set(&headers, name, value.as_str());
     }
-    match request.gzip.then(|| gzip(&request.body)).flatten() {
+    // The body as bytes: a copy of wasm memory, where a string would be decoded from UTF-8 and,
+    // by fetch, encoded again.
+    let body: JsValue = js_sys::Uint8Array::from(request.body.as_bytes()).into();
+    match request.gzip.then(|| gzip(&body)).flatten() {
         Some(stream) => {
             js::set(&headers, "content-encoding", "gzip");
             match JsFuture::from(stream).await {
                 Ok(bytes) => js::set(&init, "body", bytes),
                 Err(_) => {
                     let _ = Reflect::delete_property(&headers, &JsValue::from_str("content-encoding"));
-                    js::set(&init, "body", request.body.as_str());
+                    js::set(&init, "body", &body);
                 }
             }
         }
-        None => js::set(&init, "body", request.body.as_str()),
+        None => js::set(&init, "body", &body),
     }
     js::set(&init, "headers", headers);
     if request.keepalive {
