@@ -57,7 +57,9 @@ class Tape {
     this.raw = raw;
     this.nums = new Float64Array(1024); // the number channel, written up to `n`
     this.n = 0;
-    this.strs = [];
+    this.text = ""; // the string channel: the strings joined (a rope until wasm reads it)
+    this.lengths = new Uint32Array(256); // and their lengths, up to `ls`
+    this.ls = 0;
     this.records = 0;
     this.started = 0;
     this.sampledOut = 0;
@@ -72,6 +74,16 @@ class Tape {
       this.nums = bigger;
     }
     return this.nums;
+  }
+  /** Appends `s` to the string channel. */
+  str(s) {
+    if (this.ls === this.lengths.length) {
+      const bigger = new Uint32Array(this.ls * 2);
+      bigger.set(this.lengths);
+      this.lengths = bigger;
+    }
+    this.lengths[this.ls++] = s.length;
+    this.text += s;
   }
   /** A record was written: hand the batch over now if it is large, else soon. */
   commit() {
@@ -89,14 +101,13 @@ class Tape {
       this.started = this.sampledOut = 0;
     }
     if (this.records === 0) return;
-    const strs = this.strs;
-    const lengths = new Uint32Array(strs.length);
-    for (let i = 0; i < strs.length; i++) lengths[i] = strs[i].length;
-    const nums = this.nums.subarray(0, this.n); // copied into wasm memory by the call
-    this.n = 0;
-    this.strs = [];
-    this.records = 0;
-    this.raw.ingest(nums, lengths, strs.join(""));
+    // Both channels are copied into wasm memory by the call.
+    const nums = this.nums.subarray(0, this.n);
+    const lengths = this.lengths.subarray(0, this.ls);
+    const text = this.text;
+    this.n = this.ls = this.records = 0;
+    this.text = "";
+    this.raw.ingest(nums, lengths, text);
   }
 }
 
@@ -212,15 +223,14 @@ function putAttributes(client, list, limit, attributes) {
 function writeAttributes(tape, list, dropped) {
   const count = list.length / 3;
   const nums = tape.room(2 + 2 * count);
-  const strs = tape.strs;
   let n = tape.n;
   nums[n++] = count;
   nums[n++] = dropped;
   for (let i = 0; i < list.length; i += 3) {
     const type = list[i];
     nums[n++] = type;
-    strs.push(list[i + 1]);
-    if (type === 0) strs.push(list[i + 2]);
+    tape.str(list[i + 1]);
+    if (type === 0) tape.str(list[i + 2]);
     else if (type === 1) nums[n++] = list[i + 2];
   }
   tape.n = n;
@@ -384,9 +394,9 @@ export class Span {
     nums[n++] = timeArg(endTime, client._clock);
     nums[n++] = this._status;
     tape.n = n;
-    const strs = tape.strs;
-    strs.push(this._name, this._traceState);
-    if (this._status === 2) strs.push(this._message);
+    tape.str(this._name);
+    tape.str(this._traceState);
+    if (this._status === 2) tape.str(this._message);
     writeAttributes(tape, this._attributes, this._droppedAttributes);
     const events = this._events;
     tape.room(2);
@@ -395,7 +405,7 @@ export class Span {
     if (events !== null) {
       for (const e of events) {
         tape.room(1)[tape.n++] = e.time;
-        strs.push(e.name);
+        tape.str(e.name);
         writeAttributes(tape, e.list, e.dropped);
       }
     }
@@ -409,7 +419,7 @@ export class Span {
         out.set(l.t, tape.n);
         out.set(l.s, tape.n + 4);
         tape.n += 6;
-        strs.push(l.traceState);
+        tape.str(l.traceState);
         writeAttributes(tape, l.list, l.dropped);
       }
     }
@@ -941,8 +951,8 @@ export class Client {
     const countAt = n;
     nums[n++] = 0;
     tape.n = n;
-    const strs = tape.strs;
-    strs.push(typeof message === "string" ? message : asText(message), loggerName);
+    tape.str(typeof message === "string" ? message : asText(message));
+    tape.str(loggerName);
     if (properties !== undefined && properties !== null) {
       if (typeof properties !== "object") this.#raw.countInvalid();
       else {
@@ -954,7 +964,8 @@ export class Client {
             this.#raw.countInvalid();
             continue;
           }
-          strs.push(key, typeof value === "string" ? value : asText(value));
+          tape.str(key);
+          tape.str(typeof value === "string" ? value : asText(value));
           count += 1;
         }
         tape.nums[countAt] = count;

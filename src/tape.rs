@@ -151,7 +151,7 @@ impl Reader<'_> {
             if key.is_empty() {
                 diag.invalid_inputs += 1;
             } else {
-                attributes.set(&key, value, limits, diag);
+                attributes.set(key, value, limits, diag);
             }
         }
         Some(())
@@ -282,7 +282,7 @@ fn read_log<H: Host>(r: &mut Reader<'_>, core: &mut Telemetry<H>) -> Option<LogR
         if key.is_empty() {
             diag.invalid_inputs += 1;
         } else {
-            properties.set(&key, AttributeValue::Str(value), limits, diag);
+            properties.set(key, AttributeValue::Str(value), limits, diag);
         }
     }
     Some(LogRecord { time_unix_nanos, severity, message, logger, properties, correlation })

@@ -349,7 +349,7 @@ mod tests {
         let mut diag = Diagnostics::default();
         let mut attributes = Attributes::default();
         for (k, v) in attrs {
-            attributes.set(k, v.clone(), &SpanLimits::default(), &mut diag);
+            attributes.set(*k, v.clone(), &SpanLimits::default(), &mut diag);
         }
         SpanData {
             context: SpanContext {

@@ -118,7 +118,14 @@ impl Attributes {
     }
 
     /// Sets `key`, replacing an existing value; past `limits.attribute_count` new keys are dropped.
-    pub fn set(&mut self, key: &str, value: AttributeValue, limits: &SpanLimits, diag: &mut Diagnostics) {
+    /// An owned key is kept as it is (no copy).
+    pub fn set<K: AsRef<str> + Into<String>>(
+        &mut self,
+        key: K,
+        value: AttributeValue,
+        limits: &SpanLimits,
+        diag: &mut Diagnostics,
+    ) {
         let value = match value {
             AttributeValue::Str(s) => AttributeValue::Str(truncate(s, limits.value_length, diag)),
             AttributeValue::Float(f) if !f.is_finite() => {
@@ -127,10 +134,10 @@ impl Attributes {
             }
             other => other,
         };
-        if let Some(slot) = self.entries.iter_mut().find(|(k, _)| k == key) {
+        if let Some(slot) = self.entries.iter_mut().find(|(k, _)| k == key.as_ref()) {
             slot.1 = value;
         } else if self.entries.len() < limits.attribute_count {
-            let key = truncate(key.to_owned(), limits.value_length, diag);
+            let key = truncate(key.into(), limits.value_length, diag);
             self.entries.push((key, value));
         } else {
             self.dropped += 1;
