@@ -1,8 +1,10 @@
 // The public API of edgecensus, shared by every entry point (web.js, node.js, workerd.js).
 //
-// It sorts JS values by type before they cross into wasm (so the Rust side only ever sees
-// strings, finite numbers and booleans), tracks the active span, and adapts headers, fetch
-// and worker handlers. Nothing here runs at import time: no timer, no fetch, no random number.
+// Spans and logs are recorded here, in JS, and handed to wasm in batches (the tape, below, and
+// src/tape.rs), so that the hot paths never cross into wasm. Values are sorted by type before
+// they cross (the Rust side only ever sees strings, finite numbers and booleans). This module
+// also tracks the active span, and adapts headers, fetch and worker handlers. Nothing here runs
+// at import time: no timer, no fetch, no random number.
 import { RawClient } from "./edgecensus.js";
 
 const KINDS = { __proto__: null, internal: 0, server: 1, client: 2, producer: 3, consumer: 4 };
@@ -96,18 +98,30 @@ class Tape {
   /** Hands everything written so far to wasm (before any call that reads or sends it). */
   drain() {
     this.scheduled = false;
-    if (this.started !== 0) {
-      this.raw.countSpans(this.started, this.sampledOut);
-      this.started = this.sampledOut = 0;
-    }
+    if (this.started !== 0 && this.raw.countSpans(this.started, this.sampledOut)) this.started = this.sampledOut = 0;
     if (this.records === 0) return;
-    // Both channels are copied into wasm memory by the call.
-    const nums = this.nums.subarray(0, this.n);
-    const lengths = this.lengths.subarray(0, this.ls);
-    const text = this.text;
-    this.n = this.ls = this.records = 0;
-    this.text = "";
-    this.raw.ingest(nums, lengths, text);
+    // Both channels are copied into wasm memory by the call. A re-entrant call (wasm printing
+    // through a console hook that logs) finds the core busy: the batch stays, for later.
+    const { n, ls, text, records } = this;
+    if (!this.raw.ingest(this.nums.subarray(0, n), this.lengths.subarray(0, ls), text)) {
+      if (!this.scheduled) {
+        this.scheduled = true;
+        later(this.drainLater);
+      }
+      return;
+    }
+    if (this.records === records) {
+      this.n = this.ls = this.records = 0;
+      this.text = "";
+    } else {
+      // Records written while wasm ran (by such a hook) stay, for the next hand-over.
+      this.nums.copyWithin(0, n, this.n);
+      this.lengths.copyWithin(0, ls, this.ls);
+      this.n -= n;
+      this.ls -= ls;
+      this.records -= records;
+      this.text = this.text.slice(text.length);
+    }
   }
 }
 

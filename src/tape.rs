@@ -138,6 +138,7 @@ impl Reader<'_> {
         let dropped = self.count()?;
         attributes.dropped += dropped;
         diag.attributes_dropped += u64::from(dropped);
+        attributes.entries.reserve(count.min(128) as usize);
         for _ in 0..count {
             let kind = self.count()?;
             let key = self.text()?;
@@ -275,7 +276,7 @@ fn read_log<H: Host>(r: &mut Reader<'_>, core: &mut Telemetry<H>) -> Option<LogR
     let message = r.text()?;
     let logger = r.text()?;
     let (limits, diag) = core.limits_and_diagnostics();
-    let mut properties = Attributes::default();
+    let mut properties = Attributes { entries: Vec::with_capacity(property_count.min(64) as usize), dropped: 0 };
     for _ in 0..property_count {
         let key = r.text()?;
         let value = r.text()?;

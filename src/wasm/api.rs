@@ -44,8 +44,11 @@ impl RawClient {
     /// Takes a batch of finished spans and log records written by the JS API (see
     /// `crate::tape` for the layout): `nums` is the number channel; the string channel is
     /// `text`, the strings joined, with each one's length in UTF-16 units in `lengths`.
-    pub fn ingest(&self, nums: &[f64], lengths: &[u32], text: &str) {
-        with_core(&self.core, |core| crate::tape::ingest(core, nums, crate::tape::Strings::new(text, lengths)));
+    /// False when the core is busy (a re-entrant call, from a console hook say): nothing was
+    /// taken, and the caller keeps the batch for later.
+    pub fn ingest(&self, nums: &[f64], lengths: &[u32], text: &str) -> bool {
+        with_core(&self.core, |core| crate::tape::ingest(core, nums, crate::tape::Strings::new(text, lengths)))
+            .is_some()
     }
 
     /// `count` fresh ids for spans started by the JS API (see `Tracer::draw_ids`).
@@ -63,12 +66,14 @@ impl RawClient {
 
     /// Counts spans the JS API started and those the sampler left out.
     #[wasm_bindgen(js_name = countSpans)]
-    pub fn count_spans(&self, started: u32, sampled_out: u32) {
+    /// False when the core is busy (see `ingest`): nothing was counted.
+    pub fn count_spans(&self, started: u32, sampled_out: u32) -> bool {
         with_core(&self.core, |core| {
             let d = core.diagnostics_mut();
             d.spans_started += u64::from(started);
             d.spans_sampled_out += u64::from(sampled_out);
-        });
+        })
+        .is_some()
     }
 
     /// Parses incoming `traceparent` / `tracestate` values into a context object, or `null`

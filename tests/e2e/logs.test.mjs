@@ -171,6 +171,34 @@ describe('logs and exceptions in Node', { timeout: 60000 }, () => {
     assert.equal(messagesOf(collector).length, 12, 'nothing else was sent');
   });
 
+  test('a logger called from inside wasm (console exporter output hooked into logs) loses nothing', async (t) => {
+    // The console exporter prints through console.log while the core is busy. A page that turns
+    // console.log into logs writes records then, and past 512 of them the JS API hands the batch
+    // over at once: the busy core refuses it, and the batch must wait, not vanish.
+    const { collector, client } = await setup(t, { console: true });
+    const log = client.logger('hook');
+    const original = console.log;
+    let hooked = 0;
+    console.log = (...args) => {
+      if (hooked > 0) return;
+      hooked += 1;
+      for (let i = 0; i < 600; i++) log.info(`from the hook ${i}`);
+    };
+    t.after(() => (console.log = original));
+    log.info('first');
+    const before = client.diagnostics(); // hands 'first' over: its console line runs the hook
+    console.log = original;
+    assert.equal(hooked, 1, 'the console exporter printed through the hook');
+    await client.flush();
+    const after = client.diagnostics();
+    assert.equal(after.logsRecorded, 601, 'every log written inside the hook was recorded');
+    assert.equal(before.logsRecorded, 1);
+    assertNoInvalid(collector);
+    const texts = messagesOf(collector).map((e) => base(e).message);
+    assert.equal(texts.length, 601);
+    for (let i = 0; i < 600; i++) assert.ok(texts.includes(`from the hook ${i}`), `log ${i} arrived`);
+  });
+
   test('logs are correlated with the active span (also after an await), and not outside it', async (t) => {
     const { collector, client } = await setup(t);
     const log = client.logger('corr');
