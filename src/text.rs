@@ -17,6 +17,17 @@ pub fn utf16_prefix(text: &str, max_units: usize) -> &str {
     text
 }
 
+/// Where `needle` first occurs in `text`, by bytes (core's `str::find(&str)` brings a two-way
+/// searcher of ~1.5 kB into the .wasm; these searches are short and rare).
+pub fn find(text: &str, needle: &str) -> Option<usize> {
+    text.as_bytes().windows(needle.len().max(1)).position(|w| w == needle.as_bytes())
+}
+
+/// Where `needle` last occurs in `text`, by bytes (see [`find`]).
+pub fn rfind(text: &str, needle: &str) -> Option<usize> {
+    text.as_bytes().windows(needle.len().max(1)).rposition(|w| w == needle.as_bytes())
+}
+
 /// A stable insertion sort: `greater(a, b)` says a sorts after b. Linear on the nearly sorted
 /// inputs it gets (requeued batches, small tag sets), and it keeps core's sort code (~2 kB) out
 /// of the .wasm.
@@ -43,5 +54,20 @@ mod tests {
         assert_eq!(utf16_prefix("😀😀😀", 3), "😀", "a surrogate pair is never split");
         assert_eq!(utf16_prefix("", 0), "");
         assert_eq!(utf16_prefix("a", 0), "");
+    }
+
+    #[test]
+    fn byte_search_finds_what_str_find_finds() {
+        for (text, needle) in [
+            ("at f (x.js:1:2)", " ("),
+            ("http://h/p", "://"),
+            ("", "://"),
+            ("a, b, c", ", "),
+            ("é (", " ("),
+            ("ab", "abc"),
+        ] {
+            assert_eq!(find(text, needle), text.find(needle), "{text:?} {needle:?}");
+            assert_eq!(rfind(text, needle), text.rfind(needle), "{text:?} {needle:?}");
+        }
     }
 }

@@ -258,7 +258,7 @@ fn success(span: &SpanData, http: &HttpAttributes<'_>) -> bool {
 
 /// Splits a URL into its authority (`host:port`, without user info) and path (`/` when empty).
 pub fn url_parts(url: &str) -> (&str, &str) {
-    let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let after_scheme = crate::text::find(url, "://").map_or(url, |i| &url[i + 3..]);
     let authority_end = after_scheme.find(['/', '?', '#']).unwrap_or(after_scheme.len());
     let authority = &after_scheme[..authority_end];
     let host = authority.rfind('@').map_or(authority, |i| &authority[i + 1..]);

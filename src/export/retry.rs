@@ -56,7 +56,7 @@ pub fn resolve_location(current: &str, location: &str) -> Option<String> {
         return Some(location.to_owned());
     }
     if location.starts_with('/') && !location.starts_with("//") {
-        let scheme_end = current.find("://")? + 3;
+        let scheme_end = crate::text::find(current, "://")? + 3;
         let origin_end = current[scheme_end..].find('/').map_or(current.len(), |i| scheme_end + i);
         return Some(format!("{}{}", &current[..origin_end], location));
     }

@@ -56,12 +56,12 @@ pub fn parse_stack(stack: &str) -> (Vec<StackFrame>, bool) {
 /// `at method (location)` or `at location`.
 fn parse_v8(line: &str) -> Option<(&str, &str)> {
     let rest = line.strip_prefix("at ")?;
-    if let Some(open) = rest.find(" (") {
+    if let Some(open) = crate::text::find(rest, " (") {
         if rest.ends_with(')') {
             let method = &rest[..open];
             let mut location = &rest[open + 2..rest.len() - 1];
             // `eval at f (file:1:2), <anonymous>:3:4`: the eval's own position is the last part.
-            if let Some(comma) = location.rfind(", ") {
+            if let Some(comma) = crate::text::rfind(location, ", ") {
                 if location.starts_with("eval at ") {
                     location = &location[comma + 2..];
                 }

@@ -3,8 +3,6 @@
 //! A tag key is 1 to 255 printable ASCII characters, a value 0 to 255. A tag set is interned
 //! once into a small integer id, so recording against it later moves no strings.
 
-use std::collections::HashMap;
-
 /// The longest tag key or value, in characters.
 pub const MAX_TAG_LENGTH: usize = 255;
 
@@ -57,15 +55,15 @@ pub const EMPTY_TAG_SET: u32 = 0;
 /// Interned tag sets: sorted by key, one value per key (the last given wins).
 pub struct TagSets {
     sets: Vec<Vec<(String, String)>>,
-    ids: HashMap<Vec<(String, String)>, u32>,
+    /// The ids ordered by their sets' contents, for a binary search (no hash map: hashbrown and
+    /// SipHash would add ~4 kB to the .wasm for this one lookup, which is off the hot path).
+    by_content: Vec<u32>,
     max_sets: usize,
 }
 
 impl TagSets {
     pub fn new(max_sets: usize) -> TagSets {
-        let mut ids = HashMap::new();
-        ids.insert(Vec::new(), EMPTY_TAG_SET);
-        TagSets { sets: vec![Vec::new()], ids, max_sets: max_sets.max(1) }
+        TagSets { sets: vec![Vec::new()], by_content: vec![EMPTY_TAG_SET], max_sets: max_sets.max(1) }
     }
 
     /// Validates and interns `pairs`, returning the set's id.
@@ -83,14 +81,16 @@ impl TagSets {
                 _ => unique.push(pair),
             }
         }
-        if let Some(&id) = self.ids.get(&unique) {
-            return Ok(id);
-        }
+        let sets = &self.sets;
+        let at = match self.by_content.binary_search_by(|&id| sets[id as usize].cmp(&unique)) {
+            Ok(at) => return Ok(self.by_content[at]),
+            Err(at) => at,
+        };
         if self.sets.len() >= self.max_sets {
             return Err(TagError::TooManyTagSets);
         }
         let id = self.sets.len() as u32;
-        self.ids.insert(unique.clone(), id);
+        self.by_content.insert(at, id);
         self.sets.push(unique);
         Ok(id)
     }
@@ -145,5 +145,23 @@ mod tests {
         assert_eq!(sets.intern(pairs(&[("k", "1")])), Ok(1));
         assert_eq!(sets.intern(pairs(&[("k", "2")])), Err(TagError::TooManyTagSets));
         assert_eq!(sets.intern(pairs(&[("k", "1")])), Ok(1), "known sets still resolve at the cap");
+    }
+
+    #[test]
+    fn many_sets_intern_once_each_in_any_order() {
+        let mut sets = TagSets::new(1000);
+        let mut ids = Vec::new();
+        // Interleaved so that later sets sort before, between and after earlier ones.
+        for i in [5, 1, 9, 3, 7, 0, 8, 2, 6, 4] {
+            let id = sets.intern(pairs(&[("k", &i.to_string()), ("a", "x")])).unwrap();
+            ids.push((i, id));
+        }
+        assert_eq!(sets.intern(Vec::new()).unwrap(), EMPTY_TAG_SET);
+        for (i, id) in &ids {
+            assert_eq!(sets.intern(pairs(&[("a", "x"), ("k", &i.to_string())])).unwrap(), *id, "set {i}");
+            assert_eq!(sets.value(*id, "k"), Some(i.to_string().as_str()));
+        }
+        let distinct: std::collections::BTreeSet<u32> = ids.iter().map(|(_, id)| *id).collect();
+        assert_eq!(distinct.len(), 10);
     }
 }

@@ -14,7 +14,7 @@ use crate::stats::aggregation::{Aggregation, AggregationData};
 use crate::stats::view::{Measure, MeasureKind, View};
 use crate::telemetry::{Config, OtlpConfig, Telemetry};
 use crate::trace::{AttributeValue, Attributes, Sampler, SpanLimits};
-use crate::trace_context::{format_traceparent, parse_traceparent, TraceState};
+use crate::trace_context::{parse_traceparent, TraceState};
 use js_sys::{Object, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -104,14 +104,6 @@ impl RawClient {
         obj.into()
     }
 
-    /// `traceparent` for a context given as hex ids; empty when the ids are invalid.
-    #[wasm_bindgen(js_name = formatTraceparent)]
-    pub fn format_traceparent(&self, trace_id: &str, span_id: &str, flags: u8) -> String {
-        match (TraceId::from_hex(trace_id), SpanId::from_hex(span_id)) {
-            (Some(t), Some(s)) if t.is_valid() && s.is_valid() => format_traceparent(&t, &s, flags),
-            _ => String::new(),
-        }
-    }
 
     /// Registers a measure (or finds the same one); its index is what `record` takes.
     #[wasm_bindgen(js_name = registerMeasure)]

@@ -245,7 +245,9 @@ describe('OTLP exporter in Node', { timeout: 40000 }, () => {
     await decoder.script({
       answers: [
         { path: '/v1/traces', status: 503, headers: { 'retry-after': '1' }, label: '503 retry-after 1' },
-        { path: '/v1/logs', status: 400, body: { code: 3, message: 'refused on purpose' }, label: '400' },
+        // Answered 300 ms late, so that it is the last error (the 503 comes at once): lastError
+        // keeps only the newest, and the two requests leave together.
+        { path: '/v1/logs', status: 400, body: { code: 3, message: 'refused on purpose' }, label: '400', delayMs: 300 },
       ],
     });
     const client = await edgecensus.init(S.otlpConfig(decoder.url));
