@@ -52,6 +52,7 @@ const OP_SPAN = 1;
 const OP_LOG = 2;
 const TAPE_MAX_RECORDS = 512; // hand over at once past this many (else at the next microtask)
 const ID_BATCH = 64; // ids drawn from wasm per call
+const encoder = new TextEncoder();
 const later = typeof queueMicrotask === "function" ? queueMicrotask : (fn) => Promise.resolve().then(fn);
 
 class Tape {
@@ -62,6 +63,8 @@ class Tape {
     this.text = ""; // the string channel: the strings joined (a rope until wasm reads it)
     this.lengths = new Uint32Array(256); // and their lengths, up to `ls`
     this.ls = 0;
+    this.bytes = new Uint8Array(4096); // the text as UTF-8, for the hand-over
+    this.logger = null; // the logger name of the batch's last log record
     this.records = 0;
     this.started = 0;
     this.sampledOut = 0;
@@ -103,7 +106,10 @@ class Tape {
     // Both channels are copied into wasm memory by the call. A re-entrant call (wasm printing
     // through a console hook that logs) finds the core busy: the batch stays, for later.
     const { n, ls, text, records } = this;
-    if (!this.raw.ingest(this.nums.subarray(0, n), this.lengths.subarray(0, ls), text)) {
+    this.logger = null; // records written during the hand-over start a batch of their own
+    if (this.bytes.length < text.length * 3) this.bytes = new Uint8Array(text.length * 4);
+    const { written } = encoder.encodeInto(text, this.bytes);
+    if (!this.raw.ingest(this.nums.subarray(0, n), this.lengths.subarray(0, ls), this.bytes.subarray(0, written))) {
       if (!this.scheduled) {
         this.scheduled = true;
         later(this.drainLater);
@@ -947,7 +953,7 @@ export class Client {
   writeLog(severity, message, properties, loggerName) {
     const tape = this._tape;
     const active = this.#context.active();
-    const nums = tape.room(11);
+    const nums = tape.room(12);
     let n = tape.n;
     nums[n++] = OP_LOG;
     nums[n++] = severity;
@@ -964,9 +970,15 @@ export class Client {
     } else nums[n++] = 0;
     const countAt = n;
     nums[n++] = 0;
+    // The logger's name once per batch while one logger writes (most often).
+    const sameLogger = loggerName === tape.logger;
+    nums[n++] = sameLogger ? 1 : 0;
     tape.n = n;
     tape.str(typeof message === "string" ? message : asText(message));
-    tape.str(loggerName);
+    if (!sameLogger) {
+      tape.str(loggerName);
+      tape.logger = loggerName;
+    }
     if (properties !== undefined && properties !== null) {
       if (typeof properties !== "object") this.#raw.countInvalid();
       else {

@@ -16,7 +16,8 @@
 //!              start_ms end_ms status(0 unset|1 ok|2 error) attrs events links
 //!        strs  name trace_state [status message if error]
 //! log:   nums  OP_LOG severity time_ms correlated(0|1) [trace[4] span[2]] property_count
-//!        strs  message logger (key value)*
+//!              same_logger(0: the name follows | 1: the previous log record's in this batch)
+//!        strs  message [logger] (key value)*
 //! attrs:  nums count dropped (type [number])*   strs (key [string])*
 //!         type: 0 string, 1 number, 2 true, 3 false
 //! events: nums count dropped (time_ms attrs)*   strs (name)*   (an event's attrs follow its name)
@@ -34,6 +35,7 @@ use crate::telemetry::Telemetry;
 use crate::trace::span::{truncate, MAX_NAME_LENGTH};
 use crate::trace::{AttributeValue, Attributes, Event, Link, SpanContext, SpanData, SpanKind, SpanLimits, Status};
 use crate::trace_context::TraceState;
+use std::rc::Rc;
 
 pub const OP_SPAN: u32 = 1;
 pub const OP_LOG: u32 = 2;
@@ -49,6 +51,8 @@ const STATUS_MESSAGE_LENGTH: usize = 8192;
 struct Reader<'a> {
     nums: &'a [f64],
     strs: Strings<'a>,
+    /// The logger name of the previous log record (most records of a batch share it).
+    logger: Option<Rc<str>>,
 }
 
 /// The string channel: the strings joined, and each one's length in UTF-16 units (JavaScript's
@@ -180,7 +184,7 @@ fn kind_from_code(kind: u32) -> SpanKind {
 
 /// Decodes one batch and hands its spans and logs to `core`. Returns how many records were taken.
 pub fn ingest<H: Host>(core: &mut Telemetry<H>, nums: &[f64], strs: Strings<'_>) -> usize {
-    let mut reader = Reader { nums, strs };
+    let mut reader = Reader { nums, strs, logger: None };
     let mut taken = 0;
     while !reader.nums.is_empty() {
         let done = match reader.count() {
@@ -273,8 +277,14 @@ fn read_log<H: Host>(r: &mut Reader<'_>, core: &mut Telemetry<H>) -> Option<LogR
         _ => Some(Correlation { trace_id: r.trace_id()?, span_id: r.span_id()? }),
     };
     let property_count = r.count()?;
+    let same_logger = r.count()? == 1;
     let message = r.text()?;
-    let logger = r.text()?;
+    let logger = match (same_logger, &r.logger) {
+        (true, Some(previous)) => Rc::clone(previous),
+        (true, None) => return None,
+        (false, _) => Rc::from(r.text()?),
+    };
+    r.logger = Some(Rc::clone(&logger));
     let (limits, diag) = core.limits_and_diagnostics();
     let mut properties = Attributes { entries: Vec::with_capacity(property_count.min(64) as usize), dropped: 0 };
     for _ in 0..property_count {
@@ -472,7 +482,7 @@ mod tests {
                 None => self.nums(&[0.0]),
                 Some((trace, span)) => self.nums(&[1.0]).words(&trace).words(&span),
             };
-            self.nums(&[lg.props.len() as f64]).strs(&[&lg.message, &lg.logger]);
+            self.nums(&[lg.props.len() as f64, 0.0]).strs(&[&lg.message, &lg.logger]);
             for (k, v) in &lg.props {
                 self.strs(&[k, v]);
             }
@@ -1308,5 +1318,28 @@ mod tests {
         assert_eq!(batch.ingest(&mut t), 4);
         assert_eq!(t.diagnostics().invalid_inputs, 1);
         assert_eq!(t.diagnostics().spans_ended, 2);
+    }
+
+    #[test]
+    fn log_records_of_a_batch_share_the_previous_logger_name() {
+        // What js/core.js writes when one logger logs twice: the second record says "same".
+        let mut batch = Batch::new();
+        batch.log(&LogSpec { logger: "checkout".into(), ..log("first") });
+        batch.nums(&[f64::from(OP_LOG), 1.0, 1.0, 0.0, 0.0, 1.0]).strs(&["second"]);
+        let mut t = client();
+        assert_eq!(batch.ingest(&mut t), 2);
+        assert_eq!(t.diagnostics().invalid_inputs, 0);
+        let (_, logs) = exported(&mut t);
+        assert_eq!(logs.len(), 2);
+        for record in &logs {
+            assert_eq!(str_at(attr(at(record, &["attributes"]), "logger.name"), &["stringValue"]), "checkout");
+        }
+
+        // "The same as the previous one" with no previous record is malformed.
+        let mut batch = Batch::new();
+        batch.nums(&[f64::from(OP_LOG), 1.0, 1.0, 0.0, 0.0, 1.0]).strs(&["orphan"]);
+        let mut t = client();
+        assert_eq!(batch.ingest(&mut t), 0);
+        assert_eq!(t.diagnostics().invalid_inputs, 1);
     }
 }

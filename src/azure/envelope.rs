@@ -139,7 +139,7 @@ impl EnvelopeEncoder {
                     time_unix_nanos: event.time_unix_nanos,
                     severity: Severity::Information,
                     message: event.name.clone(),
-                    logger: String::new(),
+                    logger: "".into(),
                     properties: event.attributes.clone(),
                     correlation,
                 })

@@ -197,7 +197,7 @@ mod tests {
             time_unix_nanos: 0,
             severity: Severity::Information,
             message: "x".repeat(40_000),
-            logger: String::new(),
+            logger: "".into(),
             properties: Attributes::default(),
             correlation: None,
         };

@@ -55,8 +55,9 @@ pub struct LogRecord {
     pub time_unix_nanos: u64,
     pub severity: Severity,
     pub message: String,
-    /// The logger's name, sent as the `loggerName` property when set.
-    pub logger: String,
+    /// The logger's name, sent as the `loggerName` property when set (shared by the records of
+    /// a batch that have the same one).
+    pub logger: std::rc::Rc<str>,
     pub properties: Attributes,
     pub correlation: Option<Correlation>,
 }

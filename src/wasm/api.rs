@@ -43,12 +43,18 @@ impl RawClient {
 
     /// Takes a batch of finished spans and log records written by the JS API (see
     /// `crate::tape` for the layout): `nums` is the number channel; the string channel is
-    /// `text`, the strings joined, with each one's length in UTF-16 units in `lengths`.
+    /// `text`, the strings joined (as UTF-8: JS's `TextEncoder` is faster than wasm-bindgen's
+    /// string copy), with each one's length in UTF-16 units in `lengths`.
     /// False when the core is busy (a re-entrant call, from a console hook say): nothing was
     /// taken, and the caller keeps the batch for later.
-    pub fn ingest(&self, nums: &[f64], lengths: &[u32], text: &str) -> bool {
-        with_core(&self.core, |core| crate::tape::ingest(core, nums, crate::tape::Strings::new(text, lengths)))
-            .is_some()
+    pub fn ingest(&self, nums: &[f64], lengths: &[u32], text: &[u8]) -> bool {
+        with_core(&self.core, |core| match core::str::from_utf8(text) {
+            Ok(text) => {
+                crate::tape::ingest(core, nums, crate::tape::Strings::new(text, lengths));
+            }
+            Err(_) => core.diagnostics_mut().invalid_inputs += 1,
+        })
+        .is_some()
     }
 
     /// `count` fresh ids for spans started by the JS API (see `Tracer::draw_ids`).
@@ -103,7 +109,6 @@ impl RawClient {
         js::set(&obj, "isRemote", true);
         obj.into()
     }
-
 
     /// Registers a measure (or finds the same one); its index is what `record` takes.
     #[wasm_bindgen(js_name = registerMeasure)]
