@@ -385,7 +385,7 @@ impl Parser<'_> {
                 None => (t, false),
             };
             let (mantissa, exponent) = match t.find(['e', 'E']) {
-                Some(i) => (&t[..i], t[i + 1..].parse::<i32>().ok()?),
+                Some(i) => (t.get(..i)?, t.get(i + 1..)?.parse::<i32>().ok()?),
                 None => (t, 0),
             };
             let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));

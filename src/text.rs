@@ -11,7 +11,7 @@ pub fn utf16_prefix(text: &str, max_units: usize) -> &str {
     for (at, c) in text.char_indices() {
         units += c.len_utf16();
         if units > max_units {
-            return &text[..at];
+            return text.get(..at).unwrap_or(text); // `at` is a char boundary
         }
     }
     text

@@ -258,12 +258,12 @@ fn success(span: &SpanData, http: &HttpAttributes<'_>) -> bool {
 
 /// Splits a URL into its authority (`host:port`, without user info) and path (`/` when empty).
 pub fn url_parts(url: &str) -> (&str, &str) {
-    let after_scheme = crate::text::find(url, "://").map_or(url, |i| &url[i + 3..]);
+    // `get`, not indexing: the cuts are at ASCII characters, and no slicing panic path is linked.
+    let after_scheme = crate::text::find(url, "://").and_then(|i| url.get(i + 3..)).unwrap_or(url);
     let authority_end = after_scheme.find(['/', '?', '#']).unwrap_or(after_scheme.len());
-    let authority = &after_scheme[..authority_end];
-    let host = authority.rfind('@').map_or(authority, |i| &authority[i + 1..]);
-    let rest = &after_scheme[authority_end..];
-    let path = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+    let (authority, rest) = after_scheme.split_at_checked(authority_end).unwrap_or((after_scheme, ""));
+    let host = authority.rfind('@').and_then(|i| authority.get(i + 1..)).unwrap_or(authority);
+    let path = rest.get(..rest.find(['?', '#']).unwrap_or(rest.len())).unwrap_or(rest);
     (host, if path.is_empty() { "/" } else { path })
 }
 

@@ -57,8 +57,8 @@ pub fn resolve_location(current: &str, location: &str) -> Option<String> {
     }
     if location.starts_with('/') && !location.starts_with("//") {
         let scheme_end = crate::text::find(current, "://")? + 3;
-        let origin_end = current[scheme_end..].find('/').map_or(current.len(), |i| scheme_end + i);
-        return Some(format!("{}{}", &current[..origin_end], location));
+        let origin_end = current.get(scheme_end..)?.find('/').map_or(current.len(), |i| scheme_end + i);
+        return Some(format!("{}{}", current.get(..origin_end)?, location));
     }
     None
 }

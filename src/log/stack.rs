@@ -57,13 +57,14 @@ pub fn parse_stack(stack: &str) -> (Vec<StackFrame>, bool) {
 fn parse_v8(line: &str) -> Option<(&str, &str)> {
     let rest = line.strip_prefix("at ")?;
     if let Some(open) = crate::text::find(rest, " (") {
-        if rest.ends_with(')') {
-            let method = &rest[..open];
-            let mut location = &rest[open + 2..rest.len() - 1];
+        // (`get`, not indexing, here and below: no slicing panic path in the .wasm.)
+        if let (true, Some(method), Some(mut location)) =
+            (rest.ends_with(')'), rest.get(..open), rest.get(open + 2..rest.len() - 1))
+        {
             // `eval at f (file:1:2), <anonymous>:3:4`: the eval's own position is the last part.
             if let Some(comma) = crate::text::rfind(location, ", ") {
                 if location.starts_with("eval at ") {
-                    location = &location[comma + 2..];
+                    location = location.get(comma + 2..).unwrap_or(location);
                 }
             }
             return Some((method, location));
@@ -77,7 +78,7 @@ fn parse_v8(line: &str) -> Option<(&str, &str)> {
 /// `method@location` (SpiderMonkey, JavaScriptCore).
 fn parse_at_sign(line: &str) -> Option<(&str, &str)> {
     let at = line.find('@')?;
-    let (method, location) = (&line[..at], &line[at + 1..]);
+    let (method, location) = (line.get(..at)?, line.get(at + 1..)?);
     // The location must look like one (`file:line[:col]`), so that messages with an `@` in
     // them (`Error: no user bob@example.com`) are not taken for frames.
     let (_, line_no, _) = split_location(location);
