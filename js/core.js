@@ -42,8 +42,11 @@ function makeClock() {
   return Date.now;
 }
 
-function timeArg(ms, clock) {
-  return typeof ms === "number" && ms >= 0 && ms < 1e15 ? ms : ms instanceof Date ? ms.getTime() : clock();
+/** A time given by the caller (ms since the epoch, or a Date), or now when it is missing or
+ *  not a usable time (NaN, an invalid Date, negative, beyond year 33658). */
+function timeArg(time, clock) {
+  const ms = time instanceof Date ? time.getTime() : time;
+  return typeof ms === "number" && ms >= 0 && ms < 1e15 ? ms : clock();
 }
 
 // The tape (see src/tape.rs): finished spans and log records, handed to wasm in one call per

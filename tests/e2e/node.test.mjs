@@ -263,6 +263,11 @@ describe('edgecensus in Node', { timeout: 50000 }, () => {
     assert.doesNotThrow(() => client.withSpan(undefined, 'not a function', 'not options'));
     assert.doesNotThrow(() => client.startSpan('opts', { kind: 'bogus', parent: 'nonsense', attributes: 7, links: 'x', startTime: 'x' }).end());
     assert.doesNotThrow(() => client.startSpan('weird time', { startTime: Number.NaN }).end(Number.NaN));
+    // Invalid Dates are "now" too: a time that is no time must not spoil the batch it is in.
+    const invalidDate = client.startSpan('invalid dates', { startTime: new Date('not a date') });
+    invalidDate.addEvent('at an invalid date', { k: 'v' }, new Date(Number.NaN));
+    invalidDate.end(new Date(Number.NaN));
+    client.startSpan('after the invalid dates').end();
     assert.doesNotThrow(() => client.inject(undefined));
     assert.doesNotThrow(() => client.inject({}, 'not a span'));
     assert.equal(client.extract({ traceparent: 'garbage' }), null);
@@ -281,6 +286,9 @@ describe('edgecensus in Node', { timeout: 50000 }, () => {
     const exported = collector.envelopes.find((e) => e.data.baseData.properties?.ok === 'yes');
     assert.ok(exported, `the span with odd inputs was exported:\n${collector.summary()}`);
     assert.equal(exported.data.baseData.properties.after, undefined, 'attributes after end are ignored');
+    for (const name of ['invalid dates', 'after the invalid dates']) {
+      assert.ok(collector.envelopes.some((e) => e.data.baseData.name === name), `${name} was exported:\n${collector.summary()}`);
+    }
   });
 
   test('huge strings (1 MB) are truncated to what the service accepts', async () => {
