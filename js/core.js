@@ -112,7 +112,7 @@ class Tape {
     this.logger = null; // records written during the hand-over start a batch of their own
     if (this.bytes.length < text.length * 3) this.bytes = new Uint8Array(text.length * 4);
     const { written } = encoder.encodeInto(text, this.bytes);
-    if (!this.raw.ingest(this.nums.subarray(0, n), this.lengths.subarray(0, ls), this.bytes.subarray(0, written))) {
+    if (!this.raw.ingest(this.nums.subarray(0, n), this.lengths.subarray(0, ls), this.bytes.subarray(0, written), records)) {
       if (!this.scheduled) {
         this.scheduled = true;
         later(this.drainLater);

@@ -7,9 +7,12 @@
 //!
 //! A batch is two channels, each read front to back: numbers (op codes, counts, times in
 //! milliseconds since the epoch, ids as big-endian `u32` words, number attributes) and strings
-//! (names, keys, string values: one text with each string's length, see [`Strings`]). `js/core.js` writes the layouts below. A malformed batch never
-//! panics: decoding stops at the first record that does not fit, and that record is counted as
-//! an invalid input.
+//! (names, keys, string values: one text with each string's length, see [`Strings`]).
+//! `js/core.js` writes the layouts below.
+//!
+//! A malformed batch never panics: decoding stops at the first record that does not fit, and
+//! that record is counted as an invalid input (the records after it, which cannot be found, are
+//! counted by the caller, which knows how many the batch holds).
 //!
 //! ```text
 //! span:  nums  OP_SPAN kind flags trace[4] span[2] parent(0 none|1 local|2 remote) [parent[2]]
@@ -172,6 +175,14 @@ pub fn number_value(value: f64) -> AttributeValue {
     }
 }
 
+/// A `tracestate` value as the JS API kept it (from a parent or a link); invalid ones are dropped.
+fn parse_trace_state(text: &str) -> TraceState {
+    if text.is_empty() {
+        return TraceState::default(); // nearly every span: no parse
+    }
+    TraceState::parse(text).unwrap_or_default()
+}
+
 fn kind_from_code(kind: u32) -> SpanKind {
     match kind {
         1 => SpanKind::Server,
@@ -214,7 +225,7 @@ fn read_span<H: Host>(r: &mut Reader<'_>, core: &mut Telemetry<H>) -> Option<Spa
     let end_unix_nanos = r.time()?;
     let status_code = r.count()?;
     let name = r.text()?;
-    let trace_state = TraceState::parse(&r.text()?).unwrap_or_default();
+    let trace_state = parse_trace_state(&r.text()?);
     let status = match status_code {
         1 => Status::Ok,
         2 => Status::Error(truncate(r.text()?, STATUS_MESSAGE_LENGTH, core.diagnostics_mut())),
@@ -257,7 +268,7 @@ fn read_span<H: Host>(r: &mut Reader<'_>, core: &mut Telemetry<H>) -> Option<Spa
     for _ in 0..links {
         let trace_id = r.trace_id()?;
         let span_id = r.span_id()?;
-        let trace_state = TraceState::parse(&r.text()?).unwrap_or_default();
+        let trace_state = parse_trace_state(&r.text()?);
         let mut attributes = Attributes::default();
         r.attributes(&mut attributes, limits, diag)?;
         if trace_id.is_valid() && span_id.is_valid() {

@@ -47,12 +47,20 @@ impl RawClient {
     /// string copy), with each one's length in UTF-16 units in `lengths`.
     /// False when the core is busy (a re-entrant call, from a console hook say): nothing was
     /// taken, and the caller keeps the batch for later.
-    pub fn ingest(&self, nums: &[f64], lengths: &[u32], text: &[u8]) -> bool {
-        with_core(&self.core, |core| match core::str::from_utf8(text) {
-            Ok(text) => {
-                crate::tape::ingest(core, nums, crate::tape::Strings::new(text, lengths));
-            }
-            Err(_) => core.diagnostics_mut().invalid_inputs += 1,
+    /// `records` is how many the batch holds: those after a malformed one (which ends the
+    /// decoding) are counted as invalid inputs too, so that none is lost uncounted.
+    pub fn ingest(&self, nums: &[f64], lengths: &[u32], text: &[u8], records: u32) -> bool {
+        with_core(&self.core, |core| {
+            let taken = match core::str::from_utf8(text) {
+                Ok(text) => crate::tape::ingest(core, nums, crate::tape::Strings::new(text, lengths)),
+                Err(_) => {
+                    core.diagnostics_mut().invalid_inputs += 1;
+                    0
+                }
+            };
+            // The malformed record itself is counted already.
+            let lost = (records as usize).saturating_sub(taken).saturating_sub(1);
+            core.diagnostics_mut().invalid_inputs += lost as u64;
         })
         .is_some()
     }
