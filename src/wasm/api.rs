@@ -44,11 +44,12 @@ impl RawClient {
     /// Takes a batch of finished spans and log records written by the JS API (see
     /// `crate::tape` for the layout): `nums` is the number channel; the string channel is
     /// `text`, the strings joined (as UTF-8: JS's `TextEncoder` is faster than wasm-bindgen's
-    /// string copy), with each one's length in UTF-16 units in `lengths`.
+    /// string copy), with each one's length in UTF-16 units in `lengths`. `records` is how many
+    /// the batch holds: those after a malformed one (which ends the decoding) are counted as
+    /// invalid inputs too, so that none is lost uncounted.
+    ///
     /// False when the core is busy (a re-entrant call, from a console hook say): nothing was
     /// taken, and the caller keeps the batch for later.
-    /// `records` is how many the batch holds: those after a malformed one (which ends the
-    /// decoding) are counted as invalid inputs too, so that none is lost uncounted.
     pub fn ingest(&self, nums: &[f64], lengths: &[u32], text: &[u8], records: u32) -> bool {
         with_core(&self.core, |core| {
             let taken = match core::str::from_utf8(text) {
@@ -78,9 +79,9 @@ impl RawClient {
         with_core(&self.core, |core| core.span_settings().to_vec()).unwrap_or_default()
     }
 
-    /// Counts spans the JS API started and those the sampler left out.
+    /// Counts spans the JS API started and those the sampler left out; false when the core is
+    /// busy (see `ingest`): nothing was counted.
     #[wasm_bindgen(js_name = countSpans)]
-    /// False when the core is busy (see `ingest`): nothing was counted.
     pub fn count_spans(&self, started: u32, sampled_out: u32) -> bool {
         with_core(&self.core, |core| {
             let d = core.diagnostics_mut();
