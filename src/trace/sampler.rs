@@ -21,7 +21,11 @@ pub struct InvalidProbability(pub f64);
 impl core::fmt::Display for InvalidProbability {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let mut got = String::new();
-        crate::json::push_f64(&mut got, self.0);
+        match self.0 {
+            p if p.is_nan() => got.push_str("NaN"),
+            p if p.is_infinite() => got.push_str(if p > 0.0 { "Infinity" } else { "-Infinity" }),
+            p => crate::json::push_f64(&mut got, p), // (JSON's writer: NaN would read "null")
+        }
         write!(f, "sampler probability must be a number from 0 to 1, got {got}")
     }
 }
@@ -123,5 +127,8 @@ mod tests {
         assert!(Sampler::probability(1.5).is_err());
         assert!(Sampler::probability(-0.1).is_err());
         assert!(Sampler::probability(f64::NAN).is_err());
+        assert!(InvalidProbability(f64::NAN).to_string().ends_with("got NaN"));
+        assert!(InvalidProbability(f64::INFINITY).to_string().ends_with("got Infinity"));
+        assert!(InvalidProbability(1.5).to_string().ends_with("got 1.5"));
     }
 }
