@@ -963,7 +963,7 @@ export class Client {
     nums[n++] = this._clock();
     if (active instanceof Span) {
       const t = active._t;
-      nums[n++] = 1;
+      nums[n++] = 1 + active._flags; // correlated, with the span's trace flags
       nums[n++] = t[0];
       nums[n++] = t[1];
       nums[n++] = t[2];
@@ -1009,7 +1009,7 @@ export class Client {
     const [keys, values] = propertyArrays(this.#raw, options?.properties);
     const severity = SEVERITIES[options?.severity] ?? 3;
     const active = options?.span instanceof Span ? options.span : this.#context.active();
-    const correlation = active instanceof Span ? Uint32Array.of(...active._t, active._s0, active._s1) : new Uint32Array(0);
+    const correlation = active instanceof Span ? Uint32Array.of(...active._t, active._s0, active._s1, active._flags) : new Uint32Array(0);
     this._tape.drain(); // in order with the logs written before it
     this.#raw.exception(severity, chain.types, chain.messages, chain.stacks, Int32Array.from(chain.outer), keys, values, correlation);
     if (error !== null && (typeof error === "object" || typeof error === "function")) reported.add(error);

@@ -18,7 +18,7 @@
 //! span:  nums  OP_SPAN kind flags trace[4] span[2] parent(0 none|1 local|2 remote) [parent[2]]
 //!              start_ms end_ms status(0 unset|1 ok|2 error) attrs events links
 //!        strs  name trace_state [status message if error]
-//! log:   nums  OP_LOG severity time_ms correlated(0|1) [trace[4] span[2]] property_count
+//! log:   nums  OP_LOG severity time_ms correlated(0 | 1 + trace flags) [trace[4] span[2]] property_count
 //!              same_logger(0: the name follows | 1: the previous log record's in this batch)
 //!        strs  message [logger] (key value)*
 //! attrs:  nums count dropped (type [number])*   strs (key [string])*
@@ -285,7 +285,7 @@ fn read_log<H: Host>(r: &mut Reader<'_>, core: &mut Telemetry<H>) -> Option<LogR
     let time_unix_nanos = r.time()?;
     let correlation = match r.count()? {
         0 => None,
-        _ => Some(Correlation { trace_id: r.trace_id()?, span_id: r.span_id()? }),
+        c => Some(Correlation { trace_id: r.trace_id()?, span_id: r.span_id()?, trace_flags: (c - 1).min(255) as u8 }),
     };
     let property_count = r.count()?;
     let same_logger = r.count()? == 1;
@@ -1352,5 +1352,19 @@ mod tests {
         let mut t = client();
         assert_eq!(batch.ingest(&mut t), 0);
         assert_eq!(t.diagnostics().invalid_inputs, 1);
+    }
+
+    #[test]
+    fn a_correlated_log_record_carries_the_spans_trace_flags() {
+        // `correlated` is 1 + the span's trace flags: 2 for a sampled span, 1 for an unsampled one.
+        for (correlated, flags) in [(2.0, 1.0), (1.0, 0.0)] {
+            let mut batch = Batch::new();
+            batch.nums(&[f64::from(OP_LOG), 1.0, 1.0, correlated]);
+            batch.words(&[1, 2, 3, 4]).words(&[5, 6]).nums(&[0.0, 0.0]).strs(&["in a span", "app"]);
+            let mut t = client();
+            assert_eq!(batch.ingest(&mut t), 1);
+            let (_, logs) = exported(&mut t);
+            assert_eq!(num_at(&logs[0], &["flags"]), flags, "correlated = {correlated}");
+        }
     }
 }

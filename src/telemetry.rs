@@ -1017,7 +1017,11 @@ pub(crate) mod tests {
         use crate::log::{Correlation, ExceptionDetail, Severity};
         let mut t = Telemetry::new(config(100, 100), TestHost::default());
         let span = t.start_span("op".into(), SpanKind::Server, None, None);
-        let correlation = Some(Correlation { trace_id: span.context.trace_id, span_id: span.context.span_id });
+        let correlation = Some(Correlation {
+            trace_id: span.context.trace_id,
+            span_id: span.context.span_id,
+            trace_flags: span.context.trace_flags,
+        });
         t.log(LogRecord {
             time_unix_nanos: 1,
             severity: Severity::Warning,

@@ -130,7 +130,11 @@ impl EnvelopeEncoder {
         out.push_str("}}}}");
         emit(out);
 
-        let correlation = Some(Correlation { trace_id: span.context.trace_id, span_id: span.context.span_id });
+        let correlation = Some(Correlation {
+            trace_id: span.context.trace_id,
+            span_id: span.context.span_id,
+            trace_flags: span.context.trace_flags,
+        });
         for event in &span.events {
             let (envelope, event_cuts) = if event.name == "exception" {
                 self.encode_exception(&exception_from_event(event, correlation))

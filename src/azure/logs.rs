@@ -162,7 +162,7 @@ mod tests {
     }
 
     fn correlation() -> Option<Correlation> {
-        Some(Correlation { trace_id: TraceId([0xaa; 16]), span_id: SpanId([0xbb; 8]) })
+        Some(Correlation { trace_id: TraceId([0xaa; 16]), span_id: SpanId([0xbb; 8]), trace_flags: 1 })
     }
 
     #[test]

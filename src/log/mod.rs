@@ -42,11 +42,13 @@ impl Severity {
     }
 }
 
-/// The operation a record belongs to: the active span's trace and span id.
+/// The operation a record belongs to: the active span's trace and span id, and its trace flags
+/// (OTLP sends them with the record).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Correlation {
     pub trace_id: TraceId,
     pub span_id: SpanId,
+    pub trace_flags: u8,
 }
 
 /// A log message.

@@ -349,7 +349,8 @@ fn push_correlation(out: &mut String, correlation: Option<crate::log::Correlatio
         push_hex(out, &c.trace_id.0);
         out.push_str("\",\"spanId\":\"");
         push_hex(out, &c.span_id.0);
-        out.push('"');
+        out.push_str("\",\"flags\":");
+        push_u64(out, u64::from(c.trace_flags));
     }
 }
 
@@ -512,7 +513,11 @@ mod tests {
             message: "careful".into(),
             logger: "app".into(),
             properties: Attributes::default(),
-            correlation: Some(crate::log::Correlation { trace_id: TraceId([2; 16]), span_id: SpanId([3; 8]) }),
+            correlation: Some(crate::log::Correlation {
+                trace_id: TraceId([2; 16]),
+                span_id: SpanId([3; 8]),
+                trace_flags: 1,
+            }),
         };
         let v = parse(&encoder().encode_log(&record)).unwrap();
         assert_eq!(at(&v, &["severityNumber"]).as_f64(), Some(13.0));
@@ -521,6 +526,7 @@ mod tests {
         assert_eq!(at(&v, &["timeUnixNano"]).as_str(), Some("7"));
         assert_eq!(at(&v, &["traceId"]).as_str(), Some("02".repeat(16).as_str()));
         assert_eq!(at(&v, &["spanId"]).as_str(), Some("03".repeat(8).as_str()));
+        assert_eq!(at(&v, &["flags"]).as_f64(), Some(1.0), "the span's trace flags (sampled)");
     }
 
     #[test]

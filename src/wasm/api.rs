@@ -341,10 +341,15 @@ impl RawClient {
     }
 }
 
-/// A correlation from 6 words (trace id, span id; as the JS API keeps them), or none.
+/// A correlation from 7 words (trace id, span id, as the JS API keeps them, and trace flags),
+/// or none.
 fn correlation_from_words(words: &[u32]) -> Option<Correlation> {
-    let &[t0, t1, t2, t3, s0, s1] = words else { return None };
-    Some(Correlation { trace_id: TraceId::from_words([t0, t1, t2, t3]), span_id: SpanId::from_words([s0, s1]) })
+    let &[t0, t1, t2, t3, s0, s1, flags] = words else { return None };
+    Some(Correlation {
+        trace_id: TraceId::from_words([t0, t1, t2, t3]),
+        span_id: SpanId::from_words([s0, s1]),
+        trace_flags: flags.min(255) as u8,
+    })
 }
 
 /// Properties from parallel key/value arrays, with the attribute limits applied.

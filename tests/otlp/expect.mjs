@@ -525,6 +525,8 @@ function checkLog(log, want) {
   assertNanosWithin(log.observedTimeUnixNano, want.window[0], want.window[1], `${label}: observedTimeUnixNano`);
   assert.equal(hexId(log.traceId), want.correlation?.traceId ?? '', `${label}: traceId`);
   assert.equal(hexId(log.spanId), want.correlation?.spanId ?? '', `${label}: spanId`);
+  // The correlated span's W3C trace flags (sampled: 1); none without a span.
+  assert.equal(log.flags ?? 0, want.correlation?.traceFlags ?? 0, `${label}: flags`);
 }
 
 // ---------------------------------------------------------------------------------------------
