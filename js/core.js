@@ -104,21 +104,22 @@ class Tape {
   /** Hands everything written so far to wasm (before any call that reads or sends it). */
   drain() {
     this.scheduled = false;
-    if (this.started !== 0 && this.raw.countSpans(this.started, this.sampledOut)) this.started = this.sampledOut = 0;
-    if (this.records === 0) return;
+    if (this.records === 0 && this.started === 0) return;
     // Both channels are copied into wasm memory by the call. A re-entrant call (wasm printing
     // through a console hook that logs) finds the core busy: the batch stays, for later.
-    const { n, ls, text, records } = this;
+    const { n, ls, text, records, started, sampledOut } = this;
     this.logger = null; // records written during the hand-over start a batch of their own
     if (this.bytes.length < text.length * 3) this.bytes = new Uint8Array(text.length * 4);
     const { written } = encoder.encodeInto(text, this.bytes);
-    if (!this.raw.ingest(this.nums.subarray(0, n), this.lengths.subarray(0, ls), this.bytes.subarray(0, written), records)) {
+    if (!this.raw.ingest(this.nums.subarray(0, n), this.lengths.subarray(0, ls), this.bytes.subarray(0, written), records, started, sampledOut)) {
       if (!this.scheduled) {
         this.scheduled = true;
         later(this.drainLater);
       }
       return;
     }
+    this.started -= started; // spans started while wasm ran count with the next hand-over
+    this.sampledOut -= sampledOut;
     if (this.records === records) {
       this.n = this.ls = this.records = 0;
       this.text = "";

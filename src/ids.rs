@@ -11,7 +11,8 @@ pub struct TraceId(pub [u8; 16]);
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
 pub struct SpanId(pub [u8; 8]);
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+/// Lowercase hex digits (also the JSON writer's, for `\u00XX` escapes).
+pub(crate) const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Writes `bytes` as lowercase hex into `out`.
 pub fn push_hex(out: &mut String, bytes: &[u8]) {
@@ -52,6 +53,11 @@ impl TraceId {
     pub fn is_valid(&self) -> bool {
         self.0 != [0; 16]
     }
+    /// As four big-endian 32-bit words (how the JS API keeps ids).
+    pub fn words(&self) -> [u32; 4] {
+        let w = |i: usize| u32::from_be_bytes([self.0[i], self.0[i + 1], self.0[i + 2], self.0[i + 3]]);
+        [w(0), w(4), w(8), w(12)]
+    }
     /// From four big-endian 32-bit words (how the JS API keeps ids).
     pub fn from_words(words: [u32; 4]) -> TraceId {
         let mut bytes = [0u8; 16];
@@ -82,6 +88,11 @@ impl SpanId {
     }
     pub fn is_valid(&self) -> bool {
         self.0 != [0; 8]
+    }
+    /// As two big-endian 32-bit words (how the JS API keeps ids).
+    pub fn words(&self) -> [u32; 2] {
+        let w = |i: usize| u32::from_be_bytes([self.0[i], self.0[i + 1], self.0[i + 2], self.0[i + 3]]);
+        [w(0), w(4)]
     }
     /// From two big-endian 32-bit words (how the JS API keeps ids).
     pub fn from_words(words: [u32; 2]) -> SpanId {
@@ -198,5 +209,15 @@ mod tests {
     fn low_u64_reads_the_last_eight_bytes_big_endian() {
         let id = TraceId::from_hex("000000000000000000000000000000ff").unwrap();
         assert_eq!(id.low_u64(), 255);
+    }
+
+    #[test]
+    fn ids_round_trip_through_words() {
+        let t = TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap();
+        assert_eq!(t.words(), [0x0af7_6519, 0x16cd_43dd, 0x8448_eb21, 0x1c80_319c]);
+        assert_eq!(TraceId::from_words(t.words()), t);
+        let s = SpanId::from_hex("b7ad6b7169203331").unwrap();
+        assert_eq!(s.words(), [0xb7ad_6b71, 0x6920_3331]);
+        assert_eq!(SpanId::from_words(s.words()), s);
     }
 }

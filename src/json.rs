@@ -48,8 +48,8 @@ pub fn push_string(out: &mut String, s: &str) {
         out.push_str(escaped);
         let width = if escaped.len() == 6 { 3 } else { 1 };
         if escaped == "\\u00" {
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
+            out.push(char::from(crate::ids::HEX[usize::from(b >> 4)]));
+            out.push(char::from(crate::ids::HEX[usize::from(b & 15)]));
         }
         i += width;
         run = i;
@@ -57,8 +57,6 @@ pub fn push_string(out: &mut String, s: &str) {
     out.push_str(s.get(run..).unwrap_or_default());
     out.push('"');
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Formats a finite, non-integral `f64` as the shortest decimal that reads back as the same
 /// value. The wasm build leaves this to JavaScript's `String(number)` (the platform layer

@@ -151,7 +151,7 @@ impl Reader<'_> {
             let key = self.text()?;
             let value = match kind {
                 0 => AttributeValue::Str(self.text()?),
-                1 => number_value(self.num()?),
+                1 => AttributeValue::from_number(self.num()?),
                 2 => AttributeValue::Bool(true),
                 3 => AttributeValue::Bool(false),
                 _ => return None,
@@ -163,15 +163,6 @@ impl Reader<'_> {
             }
         }
         Some(())
-    }
-}
-
-/// A JS number as an attribute: an integer when it is one exactly, else a float.
-pub fn number_value(value: f64) -> AttributeValue {
-    if value.fract() == 0.0 && value.abs() <= 9_007_199_254_740_991.0 {
-        AttributeValue::Int(value as i64)
-    } else {
-        AttributeValue::Float(value)
     }
 }
 

@@ -40,7 +40,7 @@ fn end_root_span(client: &RawClient, name: &str, attributes: &[(&str, &str)]) {
     }
     nums.extend([0.0, 0.0, 0.0, 0.0]); // no events, no links
     let lengths: Vec<u32> = strings.iter().map(|s| s.encode_utf16().count() as u32).collect();
-    client.ingest(&nums, &lengths, strings.concat().as_bytes(), 1);
+    client.ingest(&nums, &lengths, strings.concat().as_bytes(), 1, 1, 0);
 }
 
 /// A client that exports to a loopback port where nothing listens.
@@ -95,12 +95,12 @@ fn odd_values_are_counted_not_thrown() {
     let big = "x".repeat(1 << 20);
     end_root_span(&client, "s", &[("big", &big), ("", "empty key"), ("\u{e9}t\u{e9}", "\u{1f980}")]);
     // A batch cut short, one that claims more strings than it has, and numbers that are no ids.
-    client.ingest(&[1.0, 0.0], &[], b"", 1);
-    client.ingest(&[2.0, 1.0, 1.0, 0.0, 0.0], &[5], b"abc", 1);
-    client.ingest(&[1.0, 0.0, 1.0, -1.0, 0.5, f64::NAN, 1e300, 0.0, 0.0, 0.0, 0.0, 0.0], &[], b"", 1);
-    client.ingest(&[2.0, 1.0, 1.0, 0.0, 0.0], &[1, 1], &[0xff, 0xfe], 1); // not UTF-8
-                                                                          // A malformed first record of three: the two after it cannot be read, and count too.
-    client.ingest(&[7.0, 2.0, 1.0, 1.0, 0.0, 0.0, 0.0, 2.0, 1.0, 1.0, 0.0, 0.0, 0.0], &[1, 1, 1, 1], b"abcd", 3);
+    client.ingest(&[1.0, 0.0], &[], b"", 1, 0, 0);
+    client.ingest(&[2.0, 1.0, 1.0, 0.0, 0.0], &[5], b"abc", 1, 0, 0);
+    client.ingest(&[1.0, 0.0, 1.0, -1.0, 0.5, f64::NAN, 1e300, 0.0, 0.0, 0.0, 0.0, 0.0], &[], b"", 1, 0, 0);
+    client.ingest(&[2.0, 1.0, 1.0, 0.0, 0.0], &[1, 1], &[0xff, 0xfe], 1, 0, 0); // not UTF-8
+                                                                                // A malformed first record of three: the two after it cannot be read, and count too.
+    client.ingest(&[7.0, 2.0, 1.0, 1.0, 0.0, 0.0, 0.0, 2.0, 1.0, 1.0, 0.0, 0.0, 0.0], &[1, 1, 1, 1], b"abcd", 3, 0, 0);
     let d = client.diagnostics();
     assert_eq!(number(&d, &["valuesTruncated"]), 1.0);
     assert_eq!(number(&d, &["invalidInputs"]), 8.0);

@@ -30,6 +30,12 @@ impl core::fmt::Display for InvalidProbability {
     }
 }
 
+/// `p × 2^64`, the bound a trace id's low 64 bits are compared with (in integers; the cast
+/// saturates for `p` close to 1).
+fn bound(p: f64) -> u64 {
+    (p * 18_446_744_073_709_551_616.0) as u64
+}
+
 impl Sampler {
     pub fn probability(p: f64) -> Result<Sampler, InvalidProbability> {
         if (0.0..=1.0).contains(&p) {
@@ -48,7 +54,7 @@ impl Sampler {
             Sampler::Probability(p) if *p >= 1.0 => [0, 0, 0],
             Sampler::AlwaysOff => [1, 0, 0],
             Sampler::Probability(p) => {
-                let bound = (*p * 18_446_744_073_709_551_616.0) as u64;
+                let bound = bound(*p);
                 [2, (bound >> 32) as u32, bound as u32]
             }
         }
@@ -66,9 +72,7 @@ impl Sampler {
                 if *p >= 1.0 {
                     return true;
                 }
-                // p × 2^64, compared in integers; the cast saturates for p close to 1.
-                let bound = (*p * 18_446_744_073_709_551_616.0) as u64;
-                trace_id.low_u64() < bound
+                trace_id.low_u64() < bound(*p)
             }
         }
     }

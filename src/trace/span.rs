@@ -51,6 +51,15 @@ pub enum AttributeValue {
 }
 
 impl AttributeValue {
+    /// A JS number: an integer when it is one exactly (within 2^53), else a float.
+    pub fn from_number(value: f64) -> AttributeValue {
+        if value.fract() == 0.0 && value.abs() <= 9_007_199_254_740_991.0 {
+            AttributeValue::Int(value as i64)
+        } else {
+            AttributeValue::Float(value)
+        }
+    }
+
     /// The value as Application Insights `properties` want it: a string.
     pub fn push_text(&self, out: &mut String) {
         match self {

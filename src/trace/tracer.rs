@@ -45,9 +45,8 @@ impl Tracer {
         for _ in 0..count {
             let trace_id = ids.trace_id();
             let span_id = ids.span_id();
-            for bytes in trace_id.0.chunks_exact(4).chain(span_id.0.chunks_exact(4)) {
-                out.push(bytes.iter().fold(0, |word, b| word << 8 | u32::from(*b)));
-            }
+            out.extend(trace_id.words());
+            out.extend(span_id.words());
             out.push(u32::from(sampler.should_sample(None, &trace_id)));
         }
         out

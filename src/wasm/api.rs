@@ -46,12 +46,24 @@ impl RawClient {
     /// `text`, the strings joined (as UTF-8: JS's `TextEncoder` is faster than wasm-bindgen's
     /// string copy), with each one's length in UTF-16 units in `lengths`. `records` is how many
     /// the batch holds: those after a malformed one (which ends the decoding) are counted as
-    /// invalid inputs too, so that none is lost uncounted.
+    /// invalid inputs too, so that none is lost uncounted. `started` and `sampled_out` count the
+    /// spans the JS API started since the last batch, and those the sampler left out.
     ///
     /// False when the core is busy (a re-entrant call, from a console hook say): nothing was
     /// taken, and the caller keeps the batch for later.
-    pub fn ingest(&self, nums: &[f64], lengths: &[u32], text: &[u8], records: u32) -> bool {
+    pub fn ingest(
+        &self,
+        nums: &[f64],
+        lengths: &[u32],
+        text: &[u8],
+        records: u32,
+        started: u32,
+        sampled_out: u32,
+    ) -> bool {
         with_core(&self.core, |core| {
+            let d = core.diagnostics_mut();
+            d.spans_started += u64::from(started);
+            d.spans_sampled_out += u64::from(sampled_out);
             let taken = match core::str::from_utf8(text) {
                 Ok(text) => crate::tape::ingest(core, nums, crate::tape::Strings::new(text, lengths)),
                 Err(_) => {
@@ -77,18 +89,6 @@ impl RawClient {
     #[wasm_bindgen(js_name = spanSettings)]
     pub fn span_settings(&self) -> Vec<u32> {
         with_core(&self.core, |core| core.span_settings().to_vec()).unwrap_or_default()
-    }
-
-    /// Counts spans the JS API started and those the sampler left out; false when the core is
-    /// busy (see `ingest`): nothing was counted.
-    #[wasm_bindgen(js_name = countSpans)]
-    pub fn count_spans(&self, started: u32, sampled_out: u32) -> bool {
-        with_core(&self.core, |core| {
-            let d = core.diagnostics_mut();
-            d.spans_started += u64::from(started);
-            d.spans_sampled_out += u64::from(sampled_out);
-        })
-        .is_some()
     }
 
     /// Parses incoming `traceparent` / `tracestate` values into a context object, or `null`
@@ -565,11 +565,7 @@ fn read_otlp(otlp: &JsValue, raw: &JsValue, service_name: &str) -> Result<OtlpCo
             } else if let Some(b) = value.as_bool() {
                 AttributeValue::Bool(b)
             } else if let Some(n) = value.as_f64().filter(|n| n.is_finite()) {
-                if n.fract() == 0.0 && n.abs() < 9.0e15 {
-                    AttributeValue::Int(n as i64)
-                } else {
-                    AttributeValue::Float(n)
-                }
+                AttributeValue::from_number(n)
             } else {
                 return Err(ConfigError::WrongType("resource", "an object of strings, numbers and booleans"));
             };
